@@ -1,0 +1,61 @@
+// State: one conversation's KV cache and scratch space. Not thread-safe;
+// use one State per thread. Created by Model::new_state().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "kvlm/dtype.h"
+
+namespace kvlm {
+
+struct StateShape {
+  int num_layers = 0;
+  int num_kv_heads = 0;
+  int max_ctx = 0;
+  int head_dim = 0;
+};
+
+class State {
+ public:
+  State(StateShape shape, DType cache_dtype);
+  State(State&&) noexcept;
+  State& operator=(State&&) noexcept;
+  ~State();
+
+  // Copies the cache explicitly (its cost is visible at the call site).
+  State clone() const;
+
+  int length() const { return length_; }
+  int max_ctx() const { return shape_.max_ctx; }
+  const StateShape& shape() const { return shape_; }
+  DType cache_dtype() const { return cache_dtype_; }
+  void reset() { length_ = 0; }
+  // Forgets every position >= pos (rewind); pos must be <= length().
+  void truncate(int pos);
+
+  // Cache layout (num_layers, 1, num_kv_heads, max_ctx, head_dim), elements
+  // of cache_dtype(). Raw pointers to the start of one layer.
+  void* keys(int layer);
+  void* values(int layer);
+  const void* keys(int layer) const;
+  const void* values(int layer) const;
+
+  struct Scratch;
+  Scratch& scratch() { return *scratch_; }
+
+ private:
+  friend class Model;
+  void set_length(int n) { length_ = n; }
+
+  StateShape shape_;
+  DType cache_dtype_;
+  int length_ = 0;
+  std::size_t layer_bytes_ = 0;
+  std::unique_ptr<std::byte[]> keys_;
+  std::unique_ptr<std::byte[]> values_;
+  std::unique_ptr<Scratch> scratch_;
+};
+
+}  // namespace kvlm

@@ -1,0 +1,55 @@
+// The SIMD kernels, one table per ISA (generic, AVX2, AVX-512). Kernels know
+// nothing of models: they see flat row-major arrays. Each table is compiled
+// in its own translation unit with that ISA's flags.
+#pragma once
+
+#include <cstddef>
+
+#include "core/cpu_features.h"
+#include "core/half.h"
+
+namespace kvlm {
+
+// y[t * y_stride + r] = sum_i x[t * x_stride + i] * w[r * in + i]
+// for tokens t in [0, tokens) and weight rows r in [row_begin, row_end).
+// w is a [rows][in] row-major matrix. Each output is reduced in the same order
+// whatever the token count or row range, so results do not depend on batching
+// or threading.
+template <class W>
+using MatmulFn = void (*)(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+                          std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
+
+template <class E>
+using DotFn = float (*)(const float* a, const E* b, std::size_t n);
+
+// y[i] += a * x[i]
+template <class E>
+using AxpyFn = void (*)(float a, const E* x, float* y, std::size_t n);
+
+struct KernelTable {
+  Isa isa;
+  MatmulFn<float> matmul_f32;
+  MatmulFn<f16_t> matmul_f16;
+  MatmulFn<bf16_t> matmul_bf16;
+  DotFn<float> dot_f32;
+  DotFn<f16_t> dot_f16;
+  AxpyFn<float> axpy_f32;
+  AxpyFn<f16_t> axpy_f16;
+
+  MatmulFn<float> matmul(const float*) const { return matmul_f32; }
+  MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }
+  MatmulFn<bf16_t> matmul(const bf16_t*) const { return matmul_bf16; }
+  DotFn<float> dot(const float*) const { return dot_f32; }
+  DotFn<f16_t> dot(const f16_t*) const { return dot_f16; }
+  AxpyFn<float> axpy(const float*) const { return axpy_f32; }
+  AxpyFn<f16_t> axpy(const f16_t*) const { return axpy_f16; }
+};
+
+const KernelTable& kernel_table_generic();
+const KernelTable& kernel_table_avx2();
+const KernelTable& kernel_table_avx512();
+
+// The table for `isa` (which the CPU must support).
+const KernelTable& kernels_for(Isa isa);
+
+}  // namespace kvlm

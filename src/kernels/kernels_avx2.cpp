@@ -1,0 +1,39 @@
+// AVX2 + FMA + F16C kernels (Haswell and later).
+#include <immintrin.h>
+
+#define KVLM_ISA_NAMESPACE avx2_isa
+#include "kernels/kernels_impl.h"
+
+namespace kvlm {
+namespace avx2_isa {
+
+struct Avx2 {
+  using reg = __m256;
+  static constexpr std::size_t width = 8;
+  static constexpr int tile_rows = 4;  // 4x2 accumulators + 4 weights + 1 input of 16 ymm
+  static constexpr int tile_tokens = 2;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg broadcast(float a) { return _mm256_set1_ps(a); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg load(const f16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static reg load(const bf16_t* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static float sum(reg a) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+  }
+  static void store(float* p, reg a) { _mm256_storeu_ps(p, a); }
+};
+
+}  // namespace avx2_isa
+
+const KernelTable& kernel_table_avx2() {
+  static const KernelTable table = avx2_isa::make_table<avx2_isa::Avx2>(Isa::avx2);
+  return table;
+}
+
+}  // namespace kvlm

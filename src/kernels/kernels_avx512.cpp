@@ -1,0 +1,36 @@
+// AVX-512 kernels (F/BW/VL/DQ; the table is only chosen when BF16 and VNNI
+// are present too, for the quantized kernels that build on it).
+#include <immintrin.h>
+
+#define KVLM_ISA_NAMESPACE avx512_isa
+#include "kernels/kernels_impl.h"
+
+namespace kvlm {
+namespace avx512_isa {
+
+struct Avx512 {
+  using reg = __m512;
+  static constexpr std::size_t width = 16;
+  static constexpr int tile_rows = 4;  // 4x4 accumulators + 4 weights + 1 input of 32 zmm
+  static constexpr int tile_tokens = 4;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg broadcast(float a) { return _mm512_set1_ps(a); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg load(const f16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static reg load(const bf16_t* p) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static float sum(reg a) { return _mm512_reduce_add_ps(a); }
+  static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
+};
+
+}  // namespace avx512_isa
+
+const KernelTable& kernel_table_avx512() {
+  static const KernelTable table = avx512_isa::make_table<avx512_isa::Avx512>(Isa::avx512);
+  return table;
+}
+
+}  // namespace kvlm

@@ -1,0 +1,50 @@
+// Portable kernels: any CPU, no intrinsics. A "register" is 8 floats so the
+// compiler can still vectorise with whatever the baseline target offers.
+#define KVLM_ISA_NAMESPACE generic_isa
+#include "kernels/kernels_impl.h"
+
+namespace kvlm {
+namespace generic_isa {
+
+struct Vec8 {
+  float v[8];
+};
+
+struct Generic {
+  using reg = Vec8;
+  static constexpr std::size_t width = 8;
+  static constexpr int tile_rows = 4;
+  static constexpr int tile_tokens = 2;
+  static reg zero() { return reg{}; }
+  static reg broadcast(float a) {
+    reg r;
+    for (float& e : r.v) e = a;
+    return r;
+  }
+  template <class E>
+  static reg load(const E* p) {
+    reg r;
+    for (std::size_t i = 0; i < width; ++i) r.v[i] = to_f32(p[i]);
+    return r;
+  }
+  static reg fmadd(const reg& a, const reg& b, reg c) {
+    for (std::size_t i = 0; i < width; ++i) c.v[i] += a.v[i] * b.v[i];
+    return c;
+  }
+  static float sum(const reg& a) {
+    // Pairwise, the same tree shape as the SIMD horizontal sums.
+    return ((a.v[0] + a.v[4]) + (a.v[2] + a.v[6])) + ((a.v[1] + a.v[5]) + (a.v[3] + a.v[7]));
+  }
+  static void store(float* p, const reg& a) {
+    for (std::size_t i = 0; i < width; ++i) p[i] = a.v[i];
+  }
+};
+
+}  // namespace generic_isa
+
+const KernelTable& kernel_table_generic() {
+  static const KernelTable table = generic_isa::make_table<generic_isa::Generic>(Isa::generic);
+  return table;
+}
+
+}  // namespace kvlm

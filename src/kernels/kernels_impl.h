@@ -1,0 +1,87 @@
+// Kernel bodies shared by every ISA, written once over a vector-traits type V:
+//   V::reg, V::width, V::tile_rows, V::tile_tokens,
+//   V::zero(), V::load(const float* / const f16_t* / const bf16_t*),
+//   V::fmadd(a, b, acc), V::sum(reg), V::store(float*, reg).
+// Include only from a kernels_<isa>.cpp compiled with that ISA's flags.
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/kernels.h"
+
+namespace kvlm::KVLM_ISA_NAMESPACE {
+
+// One register tile: R weight rows x C tokens, full width then a scalar tail.
+template <class V, int R, int C, class W>
+inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::size_t in, float* y,
+                        std::size_t y_stride) {
+  typename V::reg acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
+  std::size_t i = 0;
+  for (; i + V::width <= in; i += V::width) {
+    typename V::reg wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = V::load(w + std::size_t(r) * in + i);
+    for (int c = 0; c < C; ++c) {
+      const typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
+      for (int r = 0; r < R; ++r) acc[r][c] = V::fmadd(wv[r], xv, acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c) {
+      float tail = 0.0f;
+      for (std::size_t k = i; k < in; ++k) tail += x[std::size_t(c) * x_stride + k] * to_f32(w[std::size_t(r) * in + k]);
+      y[std::size_t(c) * y_stride + std::size_t(r)] = V::sum(acc[r][c]) + tail;
+    }
+  }
+}
+
+template <class V, int R, class W>
+inline void matmul_rows(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+                        float* y, std::size_t y_stride) {
+  constexpr int C = V::tile_tokens;
+  std::size_t t = 0;
+  for (; t + C <= tokens; t += C) matmul_tile<V, R, C>(x + t * x_stride, x_stride, w, in, y + t * y_stride, y_stride);
+  for (; t < tokens; ++t) matmul_tile<V, R, 1>(x + t * x_stride, x_stride, w, in, y + t * y_stride, y_stride);
+}
+
+template <class V, class W>
+void matmul(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+            std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
+  constexpr int R = V::tile_rows;
+  std::size_t r = row_begin;
+  for (; r + R <= row_end; r += R) matmul_rows<V, R>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);
+  for (; r < row_end; ++r) matmul_rows<V, 1>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);
+}
+
+template <class V, class E>
+float dot(const float* a, const E* b, std::size_t n) {
+  typename V::reg acc = V::zero();
+  std::size_t i = 0;
+  for (; i + V::width <= n; i += V::width) acc = V::fmadd(V::load(a + i), V::load(b + i), acc);
+  float tail = 0.0f;
+  for (; i < n; ++i) tail += a[i] * to_f32(b[i]);
+  return V::sum(acc) + tail;
+}
+
+template <class V, class E>
+void axpy(float a, const E* x, float* y, std::size_t n) {
+  const typename V::reg av = V::broadcast(a);
+  std::size_t i = 0;
+  for (; i + V::width <= n; i += V::width) V::store(y + i, V::fmadd(av, V::load(x + i), V::load(y + i)));
+  for (; i < n; ++i) y[i] += a * to_f32(x[i]);
+}
+
+template <class V>
+KernelTable make_table(Isa isa) {
+  return KernelTable{isa,
+                     &matmul<V, float>,
+                     &matmul<V, f16_t>,
+                     &matmul<V, bf16_t>,
+                     &dot<V, float>,
+                     &dot<V, f16_t>,
+                     &axpy<V, float>,
+                     &axpy<V, f16_t>};
+}
+
+}  // namespace kvlm::KVLM_ISA_NAMESPACE

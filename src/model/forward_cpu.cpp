@@ -1,0 +1,83 @@
+// The fast forward pass: ops over SIMD kernels, threads across weight rows
+// (matmuls) and across (token, head) pairs (attention).
+#include <algorithm>
+
+#include "model/model_impl.h"
+#include "model/rope.h"
+#include "model/scratch.h"
+#include "ops/ops.h"
+
+namespace kvlm {
+
+void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State& state, LogitsMode mode,
+                 std::vector<float>& logits) {
+  const ModelConfig& c = m.config;
+  const Weights& w = m.weights;
+  const ops::Context ctx{*m.kernels, *m.pool};
+  const std::size_t T = ids.size(), H = std::size_t(c.hidden_size), D = std::size_t(c.head_dim);
+  const std::size_t Hq = std::size_t(c.num_heads), Hkv = std::size_t(c.num_kv_heads);
+  const std::size_t I = std::size_t(c.intermediate_size), V = std::size_t(c.vocab_size);
+  const std::size_t start = std::size_t(state.length()), max_ctx = std::size_t(state.max_ctx());
+  const DType cache_dtype = state.cache_dtype();
+  const std::size_t cache_elem = dtype_size(cache_dtype);
+
+  State::Scratch& s = state.scratch();
+  using S = State::Scratch;
+  S::ensure(s.x, T * H);
+  S::ensure(s.xn, T * H);
+  S::ensure(s.q, T * Hq * D);
+  S::ensure(s.k, T * Hkv * D);
+  S::ensure(s.v, T * Hkv * D);
+  S::ensure(s.attn, T * Hq * D);
+  S::ensure(s.gate, T * I);
+  S::ensure(s.up, T * I);
+  S::ensure(s.scores, std::size_t(m.pool->size()) * max_ctx);
+  S::ensure(s.rope_cos, T * D / 2);
+  S::ensure(s.rope_sin, T * D / 2);
+  rope_tables(m.inv_freq, int(start), int(T), s.rope_cos.data(), s.rope_sin.data());
+
+  ops::embed(w.embed, ids.data(), T, s.x.data());
+  const float eps = float(c.rms_norm_eps);
+  const ops::AttentionShape shape{T, start, Hq, Hkv, D, max_ctx};
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& lw = w.layers[std::size_t(l)];
+    ops::rmsnorm(s.x.data(), lw.attn_norm.data(), s.xn.data(), T, H, eps);
+    auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
+    ops::matmul(ctx, s.xn.data(), T, lw.q, s.q.data(), bias(lw.q_bias));
+    ops::matmul(ctx, s.xn.data(), T, lw.k, s.k.data(), bias(lw.k_bias));
+    ops::matmul(ctx, s.xn.data(), T, lw.v, s.v.data(), bias(lw.v_bias));
+    ops::rope(s.q.data(), T, Hq, D, s.rope_cos.data(), s.rope_sin.data());
+    ops::rope(s.k.data(), T, Hkv, D, s.rope_cos.data(), s.rope_sin.data());
+
+    // Append K/V: cache rows are [kv_head][position][head_dim].
+    auto* keys = static_cast<std::byte*>(state.keys(l));
+    auto* values = static_cast<std::byte*>(state.values(l));
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t g = 0; g < Hkv; ++g) {
+        const std::size_t at = (g * max_ctx + start + t) * D * cache_elem;
+        ops::store_rows(s.k.data() + (t * Hkv + g) * D, keys + at, cache_dtype, D);
+        ops::store_rows(s.v.data() + (t * Hkv + g) * D, values + at, cache_dtype, D);
+      }
+
+    ops::attention(ctx, shape, s.q.data(), keys, values, cache_dtype, s.attn.data(), s.scores.data());
+    ops::matmul(ctx, s.attn.data(), T, lw.o, s.xn.data(), bias(lw.o_bias));
+    ops::add(s.x.data(), s.xn.data(), T * H);
+
+    ops::rmsnorm(s.x.data(), lw.mlp_norm.data(), s.xn.data(), T, H, eps);
+    ops::matmul(ctx, s.xn.data(), T, lw.gate, s.gate.data());
+    ops::matmul(ctx, s.xn.data(), T, lw.up, s.up.data());
+    ops::silu_mul(s.gate.data(), s.up.data(), T * I);
+    ops::matmul(ctx, s.gate.data(), T, lw.down, s.xn.data());
+    ops::add(s.x.data(), s.xn.data(), T * H);
+  }
+
+  // Only the rows whose logits are wanted go through the final norm and lm_head.
+  const std::size_t first_out = mode == LogitsMode::all ? 0 : T - 1;
+  const std::size_t n_out = T - first_out;
+  ops::rmsnorm(s.x.data() + first_out * H, w.final_norm.data(), s.xn.data(), n_out, H, eps);
+  logits.resize(n_out * V);
+  ops::matmul(ctx, s.xn.data(), n_out, w.lm_head, logits.data());
+}
+
+}  // namespace kvlm

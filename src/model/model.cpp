@@ -1,0 +1,70 @@
+#include <string>
+
+#include "core/cpu_features.h"
+#include "kvlm/error.h"
+#include "model/model_impl.h"
+#include "model/rope.h"
+
+namespace kvlm {
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = ModelConfig::load(dir);
+  impl->generation = GenerationConfig::load(dir, impl->config);
+  impl->options = options;
+  impl->kernels = &kernels_for(selected_isa());
+  impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
+  impl->weights = load_weights(dir, impl->config, options.dtype, *impl->pool);
+  impl->inv_freq = rope_inverse_frequencies(impl->config);
+  return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+const ModelConfig& Model::config() const { return impl_->config; }
+const GenerationConfig& Model::generation_config() const { return impl_->generation; }
+const LoadOptions& Model::options() const { return impl_->options; }
+
+ModelInfo Model::info() const {
+  return {impl_->weights.parameter_count, impl_->weights.matrix_bytes, impl_->weights.tensor_count};
+}
+
+State Model::new_state(int max_ctx) const {
+  const ModelConfig& c = impl_->config;
+  if (max_ctx < 0) throw Error("context size must be positive, got " + std::to_string(max_ctx));
+  if (max_ctx == 0) max_ctx = std::min(512, c.max_position_embeddings);
+  if (max_ctx > c.max_position_embeddings)
+    throw Error("context size " + std::to_string(max_ctx) + " exceeds the model's max_position_embeddings " +
+                std::to_string(c.max_position_embeddings));
+  const DType cache = impl_->options.dtype == DType::f32 ? DType::f32 : DType::f16;
+  return State(StateShape{c.num_layers, c.num_kv_heads, max_ctx, c.head_dim}, cache);
+}
+
+std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& state, LogitsMode mode) const {
+  const ModelConfig& c = impl_->config;
+  const StateShape& shape = state.shape();
+  if (shape.num_layers != c.num_layers || shape.num_kv_heads != c.num_kv_heads || shape.head_dim != c.head_dim ||
+      state.cache_dtype() != (impl_->options.dtype == DType::f32 ? DType::f32 : DType::f16))
+    throw Error("state was not created by this model");
+  if (ids.empty()) throw Error("forward needs at least one token");
+  for (const std::int32_t id : ids)
+    if (id < 0 || id >= c.vocab_size)
+      throw Error("token id " + std::to_string(id) + " is out of range [0, " + std::to_string(c.vocab_size) + ")");
+  if (std::size_t(state.length()) + ids.size() > std::size_t(state.max_ctx()))
+    throw ContextOverflowError("context overflow: " + std::to_string(state.length()) + " cached + " +
+                               std::to_string(ids.size()) + " new tokens exceed the context size " +
+                               std::to_string(state.max_ctx()));
+  std::vector<float> logits;
+  {
+    const std::lock_guard lock(impl_->pool_mutex);
+    if (impl_->options.backend == Backend::reference)
+      forward_reference(*impl_, ids, state, mode, logits);
+    else
+      forward_cpu(*impl_, ids, state, mode, logits);
+  }
+  state.set_length(state.length() + int(ids.size()));
+  return logits;
+}
+
+}  // namespace kvlm

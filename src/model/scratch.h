@@ -1,0 +1,21 @@
+// Per-State activation buffers, grown on demand and reused across calls so a
+// decode step allocates nothing.
+#pragma once
+
+#include <vector>
+
+#include "kvlm/state.h"
+
+namespace kvlm {
+
+struct State::Scratch {
+  std::vector<float> x, xn, q, k, v, attn, gate, up, logits_in;
+  std::vector<float> scores;  // [threads][max_ctx]
+  std::vector<float> rope_cos, rope_sin;  // [tokens][head_dim / 2]
+
+  static void ensure(std::vector<float>& buf, std::size_t n) {
+    if (buf.size() < n) buf.resize(n);
+  }
+};
+
+}  // namespace kvlm

@@ -1,0 +1,180 @@
+#include "model/weights.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "io/safetensors.h"
+#include "kvlm/error.h"
+
+namespace kvlm {
+
+namespace {
+
+DType to_dtype(StDType t) {
+  switch (t) {
+    case StDType::f32: return DType::f32;
+    case StDType::f16: return DType::f16;
+    case StDType::bf16: return DType::bf16;
+    case StDType::other: break;
+  }
+  return DType::f32;
+}
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Converts n elements of `from` at src to `to` at dst.
+void convert_range(const std::byte* src, DType from, std::byte* dst, DType to, std::size_t begin, std::size_t end) {
+  auto load = [&](std::size_t i) -> float {
+    std::uint16_t h;
+    switch (from) {
+      case DType::f32: {
+        float f;
+        std::memcpy(&f, src + i * 4, 4);
+        return f;
+      }
+      case DType::f16: std::memcpy(&h, src + i * 2, 2); return f16_to_f32(h);
+      case DType::bf16: std::memcpy(&h, src + i * 2, 2); return bf16_to_f32(h);
+    }
+    return 0.0f;
+  };
+  for (std::size_t i = begin; i < end; ++i) {
+    const float f = load(i);
+    switch (to) {
+      case DType::f32: std::memcpy(dst + i * 4, &f, 4); break;
+      case DType::f16: {
+        const std::uint16_t h = f32_to_f16(f);
+        std::memcpy(dst + i * 2, &h, 2);
+        break;
+      }
+      case DType::bf16: {
+        const std::uint16_t h = f32_to_bf16(f);
+        std::memcpy(dst + i * 2, &h, 2);
+        break;
+      }
+    }
+  }
+}
+
+class Loader {
+ public:
+  Loader(const std::filesystem::path& dir, DType compute, ThreadPool& pool, Weights& w)
+      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)), compute_(compute), pool_(pool), w_(w) {
+    w_.checkpoint = ckpt_;
+  }
+
+  // Checks presence, rank, shape and dtype; returns the tensor.
+  const StTensor& check(const std::string& name, const std::vector<std::int64_t>& shape) {
+    const StTensor& t = ckpt_->get(name);
+    if (t.dtype == StDType::other)
+      throw Error("tensor " + name + " has dtype " + t.dtype_name + " (expected F32, F16 or BF16)");
+    if (t.shape != shape)
+      throw Error("tensor " + name + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape));
+    return t;
+  }
+
+  WeightMatrix matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
+    const StTensor& t = check(name, {rows, cols});
+    WeightMatrix m{compute_, std::size_t(rows), std::size_t(cols), nullptr};
+    const DType src = to_dtype(t.dtype);
+    if (src == compute_) {
+      m.data = t.data;
+    } else {
+      auto buf = std::make_unique<std::byte[]>(m.bytes());
+      const std::byte* from = t.data;
+      std::byte* to = buf.get();
+      pool_.parallel_for(std::size_t(rows * cols), 4096, [&](int, std::size_t b, std::size_t e) {
+        convert_range(from, src, to, compute_, b, e);
+      });
+      t.file->release(t.data, t.nbytes);  // the source pages are not needed any more
+      m.data = buf.get();
+      w_.owned.push_back(std::move(buf));
+    }
+    w_.matrix_bytes += m.bytes();
+    return m;
+  }
+
+  std::vector<float> vector(const std::string& name, std::int64_t n) {
+    const StTensor& t = check(name, {n});
+    std::vector<float> out(static_cast<std::size_t>(n));
+    convert_range(t.data, to_dtype(t.dtype), reinterpret_cast<std::byte*>(out.data()), DType::f32, 0, std::size_t(n));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<SafetensorsCheckpoint> ckpt_;
+  DType compute_;
+  ThreadPool& pool_;
+  Weights& w_;
+};
+
+}  // namespace
+
+Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, ThreadPool& pool) {
+  Weights w;
+  Loader load(dir, compute, pool, w);
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  const std::int64_t q_dim = std::int64_t(c.num_heads) * c.head_dim, kv_dim = std::int64_t(c.num_kv_heads) * c.head_dim;
+
+  // Every tensor the config implies, in load order; each is validated before
+  // the (slow) conversions start, so a bad file fails fast.
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
+  specs.push_back({"model.embed_tokens.weight", {V, H}});
+  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {V, H}});
+  specs.push_back({"model.norm.weight", {H}});
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    specs.push_back({p + "input_layernorm.weight", {H}});
+    specs.push_back({p + "post_attention_layernorm.weight", {H}});
+    specs.push_back({p + "self_attn.q_proj.weight", {q_dim, H}});
+    specs.push_back({p + "self_attn.k_proj.weight", {kv_dim, H}});
+    specs.push_back({p + "self_attn.v_proj.weight", {kv_dim, H}});
+    specs.push_back({p + "self_attn.o_proj.weight", {H, q_dim}});
+    if (c.attention_bias) {
+      specs.push_back({p + "self_attn.q_proj.bias", {q_dim}});
+      specs.push_back({p + "self_attn.k_proj.bias", {kv_dim}});
+      specs.push_back({p + "self_attn.v_proj.bias", {kv_dim}});
+    }
+    if (c.o_proj_bias) specs.push_back({p + "self_attn.o_proj.bias", {H}});
+    specs.push_back({p + "mlp.gate_proj.weight", {I, H}});
+    specs.push_back({p + "mlp.up_proj.weight", {I, H}});
+    specs.push_back({p + "mlp.down_proj.weight", {H, I}});
+  }
+  for (const auto& [name, shape] : specs) {
+    const StTensor& t = load.check(name, shape);
+    ++w.tensor_count;
+    w.parameter_count += std::uint64_t(t.numel());
+  }
+
+  w.embed = load.matrix("model.embed_tokens.weight", V, H);
+  w.lm_head = c.tie_word_embeddings ? w.embed : load.matrix("lm_head.weight", V, H);
+  w.final_norm = load.vector("model.norm.weight", H);
+  w.layers.resize(std::size_t(c.num_layers));
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights& lw = w.layers[std::size_t(l)];
+    lw.attn_norm = load.vector(p + "input_layernorm.weight", H);
+    lw.mlp_norm = load.vector(p + "post_attention_layernorm.weight", H);
+    lw.q = load.matrix(p + "self_attn.q_proj.weight", q_dim, H);
+    lw.k = load.matrix(p + "self_attn.k_proj.weight", kv_dim, H);
+    lw.v = load.matrix(p + "self_attn.v_proj.weight", kv_dim, H);
+    lw.o = load.matrix(p + "self_attn.o_proj.weight", H, q_dim);
+    if (c.attention_bias) {
+      lw.q_bias = load.vector(p + "self_attn.q_proj.bias", q_dim);
+      lw.k_bias = load.vector(p + "self_attn.k_proj.bias", kv_dim);
+      lw.v_bias = load.vector(p + "self_attn.v_proj.bias", kv_dim);
+    }
+    if (c.o_proj_bias) lw.o_bias = load.vector(p + "self_attn.o_proj.bias", H);
+    lw.gate = load.matrix(p + "mlp.gate_proj.weight", I, H);
+    lw.up = load.matrix(p + "mlp.up_proj.weight", I, H);
+    lw.down = load.matrix(p + "mlp.down_proj.weight", H, I);
+  }
+  return w;
+}
+
+}  // namespace kvlm

@@ -1,0 +1,51 @@
+// The model's weights in the compute dtype, checked against the config.
+// Matrices whose checkpoint dtype equals the compute dtype point straight
+// into the mmapped safetensors file (no copy); others are converted once.
+// Norm weights and biases are always f32.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "kvlm/config.h"
+#include "kvlm/dtype.h"
+#include "ops/matrix_view.h"
+
+namespace kvlm {
+
+class SafetensorsCheckpoint;
+class ThreadPool;
+
+using WeightMatrix = MatrixView;
+
+struct LayerWeights {
+  std::vector<float> attn_norm;  // [hidden]
+  std::vector<float> mlp_norm;   // [hidden]
+  WeightMatrix q, k, v, o;       // [heads*head_dim][hidden], [kv*head_dim][hidden] x2, [hidden][heads*head_dim]
+  std::vector<float> q_bias, k_bias, v_bias, o_bias;  // empty when the model has none
+  WeightMatrix gate, up, down;   // [inter][hidden] x2, [hidden][inter]
+};
+
+struct Weights {
+  WeightMatrix embed;    // [vocab][hidden]
+  WeightMatrix lm_head;  // [vocab][hidden]; the same data as embed when tied
+  std::vector<float> final_norm;
+  std::vector<LayerWeights> layers;
+
+  std::uint64_t parameter_count = 0;
+  std::uint64_t matrix_bytes = 0;
+  std::size_t tensor_count = 0;
+
+  // Keeps converted buffers and the mapping alive.
+  std::vector<std::unique_ptr<std::byte[]>> owned;
+  std::shared_ptr<SafetensorsCheckpoint> checkpoint;
+};
+
+// Loads and validates every tensor the config implies (presence, shape, dtype,
+// bounds) before converting any of them.
+Weights load_weights(const std::filesystem::path& dir, const ModelConfig& config, DType compute, ThreadPool& pool);
+
+}  // namespace kvlm

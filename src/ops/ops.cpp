@@ -1,0 +1,145 @@
+#include "ops/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+
+namespace kvlm::ops {
+
+namespace {
+
+// Token chunk for prefill matmuls: keeps the activations being multiplied
+// (chunk x cols f32) in L2 while the weight rows stream past.
+constexpr std::size_t kTokenChunk = 64;
+// Rows per thread slice granule: a multiple of every kernel tile height.
+constexpr std::size_t kRowGrain = 16;
+
+template <class W>
+void matmul_typed(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
+  const auto fn = ctx.kernels.matmul(static_cast<const W*>(nullptr));
+  const W* data = static_cast<const W*>(w.data);
+  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
+    const std::size_t n = std::min(kTokenChunk, tokens - t0);
+    ctx.pool.parallel_for(w.rows, kRowGrain, [&](int, std::size_t r0, std::size_t r1) {
+      fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
+    });
+  }
+}
+
+}  // namespace
+
+void matmul(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y,
+            const float* bias) {
+  switch (w.dtype) {
+    case DType::f32: matmul_typed<float>(ctx, x, tokens, w, y); break;
+    case DType::f16: matmul_typed<f16_t>(ctx, x, tokens, w, y); break;
+    case DType::bf16: matmul_typed<bf16_t>(ctx, x, tokens, w, y); break;
+  }
+  if (bias)
+    for (std::size_t t = 0; t < tokens; ++t) add(y + t * w.rows, bias, w.rows);
+}
+
+void rmsnorm(const float* x, const float* weight, float* out, std::size_t tokens, std::size_t n, float eps) {
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const float* row = x + t * n;
+    float ss = 0.0f;
+    for (std::size_t i = 0; i < n; ++i) ss += row[i] * row[i];
+    const float scale = 1.0f / std::sqrt(ss / float(n) + eps);
+    for (std::size_t i = 0; i < n; ++i) out[t * n + i] = weight[i] * (row[i] * scale);
+  }
+}
+
+void rope(float* x, std::size_t tokens, std::size_t heads, std::size_t head_dim, const float* cos, const float* sin) {
+  const std::size_t half = head_dim / 2;
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const float* c = cos + t * half;
+    const float* s = sin + t * half;
+    for (std::size_t h = 0; h < heads; ++h) {
+      float* v = x + (t * heads + h) * head_dim;
+      for (std::size_t i = 0; i < half; ++i) {
+        const float a = v[i], b = v[i + half];
+        v[i] = a * c[i] - b * s[i];
+        v[i + half] = b * c[i] + a * s[i];
+      }
+    }
+  }
+}
+
+void silu_mul(float* gate, const float* up, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void add(float* y, const float* x, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void store_rows(const float* src, void* dst, DType dtype, std::size_t n) {
+  if (dtype == DType::f32) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  auto* out = static_cast<f16_t*>(dst);
+  for (std::size_t i = 0; i < n; ++i) out[i].bits = f32_to_f16(src[i]);
+}
+
+void embed(const MatrixView& table, const int* ids, std::size_t tokens, float* out) {
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const std::size_t row = std::size_t(ids[t]) * table.cols;
+    float* dst = out + t * table.cols;
+    switch (table.dtype) {
+      case DType::f32: std::memcpy(dst, static_cast<const float*>(table.data) + row, table.cols * 4); break;
+      case DType::f16:
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = to_f32(static_cast<const f16_t*>(table.data)[row + i]);
+        break;
+      case DType::bf16:
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = to_f32(static_cast<const bf16_t*>(table.data)[row + i]);
+        break;
+    }
+  }
+}
+
+namespace {
+
+template <class E>
+void attention_typed(const Context& ctx, const AttentionShape& s, const float* q, const E* keys, const E* values,
+                     float* out, float* scratch) {
+  const auto dot = ctx.kernels.dot(static_cast<const E*>(nullptr));
+  const auto axpy = ctx.kernels.axpy(static_cast<const E*>(nullptr));
+  const std::size_t group = s.heads / s.kv_heads;
+  const float scale = 1.0f / std::sqrt(float(s.head_dim));
+  ctx.pool.parallel_for(s.tokens * s.heads, 1, [&](int thread, std::size_t begin, std::size_t end) {
+    float* scores = scratch + std::size_t(thread) * s.max_ctx;
+    for (std::size_t job = begin; job < end; ++job) {
+      const std::size_t t = job / s.heads, h = job % s.heads;
+      const std::size_t visible = s.first_pos + t + 1;  // causal: positions [0, first_pos + t]
+      const float* qv = q + job * s.head_dim;
+      const E* k = keys + (h / group) * s.max_ctx * s.head_dim;
+      const E* v = values + (h / group) * s.max_ctx * s.head_dim;
+      float max_score = -INFINITY;
+      for (std::size_t p = 0; p < visible; ++p) {
+        scores[p] = dot(qv, k + p * s.head_dim, s.head_dim) * scale;
+        max_score = std::max(max_score, scores[p]);
+      }
+      float total = 0.0f;
+      for (std::size_t p = 0; p < visible; ++p) total += (scores[p] = std::exp(scores[p] - max_score));
+      const float inv_total = 1.0f / total;
+      float* o = out + job * s.head_dim;
+      std::fill(o, o + s.head_dim, 0.0f);
+      for (std::size_t p = 0; p < visible; ++p) axpy(scores[p] * inv_total, v + p * s.head_dim, o, s.head_dim);
+    }
+  });
+}
+
+}  // namespace
+
+void attention(const Context& ctx, const AttentionShape& s, const float* q, const void* keys, const void* values,
+               DType cache_dtype, float* out, float* scratch) {
+  if (cache_dtype == DType::f32)
+    attention_typed(ctx, s, q, static_cast<const float*>(keys), static_cast<const float*>(values), out, scratch);
+  else
+    attention_typed(ctx, s, q, static_cast<const f16_t*>(keys), static_cast<const f16_t*>(values), out, scratch);
+}
+
+}  // namespace kvlm::ops

@@ -1,0 +1,128 @@
+// Every SIMD kernel table this CPU supports against plain scalar loops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/half.h"
+#include "kernels/kernels.h"
+
+namespace kvlm {
+namespace {
+
+class KernelTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  const KernelTable& table() const { return kernels_for(GetParam()); }
+};
+
+std::vector<float> random_floats(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+template <class W>
+std::vector<W> convert(const std::vector<float>& v);
+template <>
+std::vector<float> convert<float>(const std::vector<float>& v) { return v; }
+template <>
+std::vector<f16_t> convert<f16_t>(const std::vector<float>& v) {
+  std::vector<f16_t> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i].bits = f32_to_f16(v[i]);
+  return out;
+}
+template <>
+std::vector<bf16_t> convert<bf16_t>(const std::vector<float>& v) {
+  std::vector<bf16_t> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i].bits = f32_to_bf16(v[i]);
+  return out;
+}
+
+template <class W>
+void check_matmul(const KernelTable& k) {
+  // Odd sizes exercise every tile remainder and the scalar tail.
+  for (const std::size_t in : {1u, 7u, 16u, 33u, 172u, 256u}) {
+    for (const std::size_t tokens : {1u, 3u, 4u, 9u}) {
+      const std::size_t rows = 13;
+      const auto x = random_floats(tokens * in, 1);
+      const auto w = convert<W>(random_floats(rows * in, 2));
+      std::vector<float> y(tokens * rows, NAN);
+      // Rows [2, 11) only: the others must stay untouched.
+      k.matmul(static_cast<const W*>(nullptr))(x.data(), in, tokens, w.data(), in, 2, 11, y.data(), rows);
+      for (std::size_t t = 0; t < tokens; ++t)
+        for (std::size_t r = 0; r < rows; ++r) {
+          if (r < 2 || r >= 11) {
+            EXPECT_TRUE(std::isnan(y[t * rows + r]));
+            continue;
+          }
+          double ref = 0;
+          for (std::size_t i = 0; i < in; ++i) ref += double(x[t * in + i]) * double(to_f32(w[r * in + i]));
+          EXPECT_NEAR(y[t * rows + r], ref, 1e-5 * (1 + std::sqrt(double(in)))) << "in=" << in << " t=" << t << " r=" << r;
+        }
+    }
+  }
+}
+
+TEST_P(KernelTest, MatmulF32) { check_matmul<float>(table()); }
+TEST_P(KernelTest, MatmulF16) { check_matmul<f16_t>(table()); }
+TEST_P(KernelTest, MatmulBF16) { check_matmul<bf16_t>(table()); }
+
+TEST_P(KernelTest, MatmulIsIndependentOfBatchAndRowRange) {
+  // Determinism across batching and threading: a token's outputs are bit
+  // identical whether computed alone or in a batch, over any row range.
+  const std::size_t in = 100, rows = 9, tokens = 6;
+  const auto x = random_floats(tokens * in, 3);
+  const auto w = convert<f16_t>(random_floats(rows * in, 4));
+  std::vector<float> batch(tokens * rows), single(rows);
+  table().matmul_f16(x.data(), in, tokens, w.data(), in, 0, rows, batch.data(), rows);
+  for (std::size_t t = 0; t < tokens; ++t) {
+    for (std::size_t r = 0; r < rows; ++r) table().matmul_f16(x.data() + t * in, in, 1, w.data(), in, r, r + 1, single.data(), rows);
+    for (std::size_t r = 0; r < rows; ++r) EXPECT_EQ(batch[t * rows + r], single[r]);
+  }
+}
+
+TEST_P(KernelTest, DotAndAxpy) {
+  for (const std::size_t n : {1u, 8u, 15u, 16u, 64u, 67u}) {
+    const auto a = random_floats(n, 5), b = random_floats(n, 6);
+    const auto bh = convert<f16_t>(b);
+    double ref32 = 0, ref16 = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      ref32 += double(a[i]) * b[i];
+      ref16 += double(a[i]) * to_f32(bh[i]);
+    }
+    EXPECT_NEAR(table().dot_f32(a.data(), b.data(), n), ref32, 1e-5);
+    EXPECT_NEAR(table().dot_f16(a.data(), bh.data(), n), ref16, 1e-5);
+    std::vector<float> y32 = a, y16 = a;
+    table().axpy_f32(0.5f, b.data(), y32.data(), n);
+    table().axpy_f16(-2.0f, bh.data(), y16.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(y32[i], a[i] + 0.5 * b[i], 1e-6);
+      EXPECT_NEAR(y16[i], a[i] - 2.0 * to_f32(bh[i]), 1e-6);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryIsa, KernelTest, ::testing::ValuesIn(supported_isas()),
+                         [](const auto& p) { return std::string(isa_name(p.param)); });
+
+TEST(HalfTest, F16RoundTripsEveryValue) {
+  // Every finite f16 converts to f32 and back unchanged; f32 rounding is to nearest even.
+  for (std::uint32_t h = 0; h < 0x10000; ++h) {
+    if ((h & 0x7c00) == 0x7c00 && (h & 0x3ff)) continue;  // NaN payloads
+    EXPECT_EQ(f32_to_f16(f16_to_f32(std::uint16_t(h))), h) << std::hex << h;
+  }
+  EXPECT_EQ(f32_to_f16(1.0f + 0x1p-11f), 0x3c00);           // tie -> even (down)
+  EXPECT_EQ(f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3c02);       // tie -> even (up)
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                  // overflow -> inf
+  EXPECT_EQ(f32_to_f16(0x1p-25f), 0x0000);                  // half the smallest subnormal: tie to 0
+  EXPECT_EQ(f32_to_f16(0x1.8p-25f), 0x0001);
+  EXPECT_EQ(f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);            // tie -> even
+  EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+}
+
+}  // namespace
+}  // namespace kvlm

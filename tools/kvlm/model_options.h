@@ -1,0 +1,36 @@
+// Options every model-loading subcommand shares: -m, --dtype, -t, --backend.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "command.h"
+#include "kvlm/model.h"
+
+namespace kvlm::cli {
+
+struct ModelOptions {
+  std::string model;
+  std::string dtype = "f16";
+  std::string backend = "cpu";
+  int threads = 0;
+
+  void add_to(CLI::App& sub) {
+    sub.add_option("-m,--model", model, "model directory (Hugging Face format)")->required();
+    sub.add_option("--dtype", dtype, "compute dtype: f16 (default), bf16, or f32 (f32 weights and f32 KV cache)")
+        ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+    sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--backend", backend, "cpu (default) or reference (slow scalar oracle)")
+        ->check(CLI::IsMember({"cpu", "reference"}));
+  }
+
+  LoadOptions load_options() const {
+    LoadOptions o;
+    o.dtype = parse_dtype(dtype);
+    o.backend = backend == "reference" ? Backend::reference : Backend::cpu;
+    o.threads = threads;
+    return o;
+  }
+};
+
+}  // namespace kvlm::cli
