@@ -1,0 +1,31 @@
+// Random tiny models written once per test binary run (kvlm synth) for tests
+// that need a real model directory.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "kvlm/synth.h"
+
+namespace kvlm::testing {
+
+// The directory of a synth model of `shape` with `dtype` weights (seed 11),
+// created on first use under the gtest temp dir.
+inline std::filesystem::path synth_model_dir(const std::string& shape, DType dtype) {
+  static std::map<std::string, std::filesystem::path> made;
+  const std::string key = shape + "-" + std::string(dtype_name(dtype));
+  if (auto it = made.find(key); it != made.end()) return it->second;
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("kvlm-synth-" + key);
+  SynthOptions o;
+  o.shape = shape;
+  o.dtype = dtype;
+  o.seed = 11;
+  o.out_dir = dir;
+  synth_model(o);
+  return made[key] = dir;
+}
+
+}  // namespace kvlm::testing
