@@ -7,6 +7,7 @@
 
 #include "core/cpu_features.h"
 #include "core/half.h"
+#include "kvlm/dtype.h"
 
 namespace kvlm {
 
@@ -26,6 +27,9 @@ using DotFn = float (*)(const float* a, const E* b, std::size_t n);
 template <class E>
 using AxpyFn = void (*)(float a, const E* x, float* y, std::size_t n);
 
+// dst[i] = src[i] converted between element types (round to nearest even).
+using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
+
 struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
@@ -35,6 +39,7 @@ struct KernelTable {
   DotFn<f16_t> dot_f16;
   AxpyFn<float> axpy_f32;
   AxpyFn<f16_t> axpy_f16;
+  ConvertFn convert[3][3];  // [int(from DType)][int(to DType)]
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }

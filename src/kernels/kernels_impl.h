@@ -1,7 +1,7 @@
 // Kernel bodies shared by every ISA, written once over a vector-traits type V:
 //   V::reg, V::width, V::tile_rows, V::tile_tokens,
 //   V::zero(), V::load(const float* / const f16_t* / const bf16_t*),
-//   V::fmadd(a, b, acc), V::sum(reg), V::store(float*, reg).
+//   V::fmadd(a, b, acc), V::sum(reg), V::store(float* / f16_t* / bf16_t*, reg).
 // Include only from a kernels_<isa>.cpp compiled with that ISA's flags.
 #pragma once
 
@@ -10,6 +10,10 @@
 #include "kernels/kernels.h"
 
 namespace kvlm::KVLM_ISA_NAMESPACE {
+
+inline void store_one(float* p, float v) { *p = v; }
+inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
+inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 
 // One register tile: R weight rows x C tokens, full width then a scalar tail.
 template <class V, int R, int C, class W>
@@ -72,16 +76,37 @@ void axpy(float a, const E* x, float* y, std::size_t n) {
   for (; i < n; ++i) y[i] += a * to_f32(x[i]);
 }
 
+template <class V, class S, class D>
+void convert(const void* src, void* dst, std::size_t n) {
+  const S* s = static_cast<const S*>(src);
+  D* d = static_cast<D*>(dst);
+  std::size_t i = 0;
+  for (; i + V::width <= n; i += V::width) V::store(d + i, V::load(s + i));
+  for (; i < n; ++i) store_one(d + i, to_f32(s[i]));
+}
+
+template <class V, class S>
+void fill_convert_row(ConvertFn* row) {
+  row[0] = &convert<V, S, float>;  // index order follows DType: f32, f16, bf16
+  row[1] = &convert<V, S, f16_t>;
+  row[2] = &convert<V, S, bf16_t>;
+}
+
 template <class V>
 KernelTable make_table(Isa isa) {
-  return KernelTable{isa,
-                     &matmul<V, float>,
-                     &matmul<V, f16_t>,
-                     &matmul<V, bf16_t>,
-                     &dot<V, float>,
-                     &dot<V, f16_t>,
-                     &axpy<V, float>,
-                     &axpy<V, f16_t>};
+  KernelTable t{isa,
+                &matmul<V, float>,
+                &matmul<V, f16_t>,
+                &matmul<V, bf16_t>,
+                &dot<V, float>,
+                &dot<V, f16_t>,
+                &axpy<V, float>,
+                &axpy<V, f16_t>,
+                {}};
+  fill_convert_row<V, float>(t.convert[0]);
+  fill_convert_row<V, f16_t>(t.convert[1]);
+  fill_convert_row<V, bf16_t>(t.convert[2]);
+  return t;
 }
 
 }  // namespace kvlm::KVLM_ISA_NAMESPACE

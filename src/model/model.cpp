@@ -17,7 +17,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const
   impl->options = options;
   impl->kernels = &kernels_for(selected_isa());
   impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
-  impl->weights = load_weights(dir, impl->config, options.dtype, *impl->pool);
+  impl->weights = load_weights(dir, impl->config, options.dtype, *impl->kernels, *impl->pool);
   impl->inv_freq = rope_inverse_frequencies(impl->config);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }

@@ -1,10 +1,10 @@
 #include "model/weights.h"
 
-#include <cstring>
 #include <string>
 
-#include "core/half.h"
+#include "kernels/kernels.h"
 #include "core/thread_pool.h"
+#include "core/large_buffer.h"
 #include "io/safetensors.h"
 #include "kvlm/error.h"
 
@@ -28,43 +28,10 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
-// Converts n elements of `from` at src to `to` at dst.
-void convert_range(const std::byte* src, DType from, std::byte* dst, DType to, std::size_t begin, std::size_t end) {
-  auto load = [&](std::size_t i) -> float {
-    std::uint16_t h;
-    switch (from) {
-      case DType::f32: {
-        float f;
-        std::memcpy(&f, src + i * 4, 4);
-        return f;
-      }
-      case DType::f16: std::memcpy(&h, src + i * 2, 2); return f16_to_f32(h);
-      case DType::bf16: std::memcpy(&h, src + i * 2, 2); return bf16_to_f32(h);
-    }
-    return 0.0f;
-  };
-  for (std::size_t i = begin; i < end; ++i) {
-    const float f = load(i);
-    switch (to) {
-      case DType::f32: std::memcpy(dst + i * 4, &f, 4); break;
-      case DType::f16: {
-        const std::uint16_t h = f32_to_f16(f);
-        std::memcpy(dst + i * 2, &h, 2);
-        break;
-      }
-      case DType::bf16: {
-        const std::uint16_t h = f32_to_bf16(f);
-        std::memcpy(dst + i * 2, &h, 2);
-        break;
-      }
-    }
-  }
-}
-
 class Loader {
  public:
-  Loader(const std::filesystem::path& dir, DType compute, ThreadPool& pool, Weights& w)
-      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)), compute_(compute), pool_(pool), w_(w) {
+  Loader(const std::filesystem::path& dir, DType compute, const KernelTable& kernels, ThreadPool& pool, Weights& w)
+      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)), compute_(compute), kernels_(kernels), pool_(pool), w_(w) {
     w_.checkpoint = ckpt_;
   }
 
@@ -85,14 +52,16 @@ class Loader {
     if (src == compute_) {
       m.data = t.data;
     } else {
-      auto buf = std::make_unique<std::byte[]>(m.bytes());
+      LargeBuffer buf(m.bytes());
       const std::byte* from = t.data;
-      std::byte* to = buf.get();
-      pool_.parallel_for(std::size_t(rows * cols), 4096, [&](int, std::size_t b, std::size_t e) {
-        convert_range(from, src, to, compute_, b, e);
+      std::byte* to = buf.data();
+      const ConvertFn convert = kernels_.convert[int(src)][int(compute_)];
+      const std::size_t src_size = dtype_size(src), dst_size = dtype_size(compute_);
+      pool_.parallel_for(std::size_t(rows * cols), 1 << 16, [&](int, std::size_t b, std::size_t e) {
+        convert(from + b * src_size, to + b * dst_size, e - b);
       });
       t.file->release(t.data, t.nbytes);  // the source pages are not needed any more
-      m.data = buf.get();
+      m.data = buf.data();
       w_.owned.push_back(std::move(buf));
     }
     w_.matrix_bytes += m.bytes();
@@ -102,22 +71,24 @@ class Loader {
   std::vector<float> vector(const std::string& name, std::int64_t n) {
     const StTensor& t = check(name, {n});
     std::vector<float> out(static_cast<std::size_t>(n));
-    convert_range(t.data, to_dtype(t.dtype), reinterpret_cast<std::byte*>(out.data()), DType::f32, 0, std::size_t(n));
+    kernels_.convert[int(to_dtype(t.dtype))][int(DType::f32)](t.data, out.data(), out.size());
     return out;
   }
 
  private:
   std::shared_ptr<SafetensorsCheckpoint> ckpt_;
   DType compute_;
+  const KernelTable& kernels_;
   ThreadPool& pool_;
   Weights& w_;
 };
 
 }  // namespace
 
-Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, ThreadPool& pool) {
+Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, const KernelTable& kernels,
+                     ThreadPool& pool) {
   Weights w;
-  Loader load(dir, compute, pool, w);
+  Loader load(dir, compute, kernels, pool, w);
   const std::int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
   const std::int64_t q_dim = std::int64_t(c.num_heads) * c.head_dim, kv_dim = std::int64_t(c.num_kv_heads) * c.head_dim;
 

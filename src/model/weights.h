@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/large_buffer.h"
 #include "kvlm/config.h"
 #include "kvlm/dtype.h"
 #include "ops/matrix_view.h"
@@ -18,6 +19,7 @@ namespace kvlm {
 
 class SafetensorsCheckpoint;
 class ThreadPool;
+struct KernelTable;
 
 using WeightMatrix = MatrixView;
 
@@ -40,12 +42,13 @@ struct Weights {
   std::size_t tensor_count = 0;
 
   // Keeps converted buffers and the mapping alive.
-  std::vector<std::unique_ptr<std::byte[]>> owned;
+  std::vector<LargeBuffer> owned;
   std::shared_ptr<SafetensorsCheckpoint> checkpoint;
 };
 
 // Loads and validates every tensor the config implies (presence, shape, dtype,
 // bounds) before converting any of them.
-Weights load_weights(const std::filesystem::path& dir, const ModelConfig& config, DType compute, ThreadPool& pool);
+Weights load_weights(const std::filesystem::path& dir, const ModelConfig& config, DType compute,
+                     const KernelTable& kernels, ThreadPool& pool);
 
 }  // namespace kvlm

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -122,6 +123,36 @@ TEST(HalfTest, F16RoundTripsEveryValue) {
   EXPECT_EQ(f32_to_f16(0x1.8p-25f), 0x0001);
   EXPECT_EQ(f32_to_bf16(1.0f + 0x1p-8f), 0x3f80);            // tie -> even
   EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);
+}
+
+}  // namespace
+}  // namespace kvlm
+
+namespace kvlm {
+namespace {
+
+TEST_P(KernelTest, ConvertMatchesScalarRounding) {
+  // Values around every rounding boundary: random bits over a wide exponent range.
+  std::mt19937 rng(12);
+  std::vector<float> src(1003);
+  for (float& v : src) {
+    const std::uint32_t bits = (rng() & 0x807fffffu) | ((100u + rng() % 50u) << 23);  // |v| in [2^-27, 2^22)
+    std::memcpy(&v, &bits, 4);
+  }
+  std::vector<f16_t> h(src.size());
+  std::vector<bf16_t> b(src.size());
+  std::vector<float> back(src.size());
+  const auto& cv = table().convert;
+  cv[int(DType::f32)][int(DType::f16)](src.data(), h.data(), src.size());
+  cv[int(DType::f32)][int(DType::bf16)](src.data(), b.data(), src.size());
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    ASSERT_EQ(h[i].bits, f32_to_f16(src[i])) << src[i];
+    ASSERT_EQ(b[i].bits, f32_to_bf16(src[i])) << src[i];
+  }
+  cv[int(DType::bf16)][int(DType::f16)](b.data(), h.data(), src.size());
+  for (std::size_t i = 0; i < src.size(); ++i) ASSERT_EQ(h[i].bits, f32_to_f16(bf16_to_f32(b[i].bits)));
+  cv[int(DType::f16)][int(DType::f32)](h.data(), back.data(), src.size());
+  for (std::size_t i = 0; i < src.size(); ++i) ASSERT_EQ(back[i], f16_to_f32(h[i].bits));
 }
 
 }  // namespace
