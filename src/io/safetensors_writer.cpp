@@ -1,5 +1,7 @@
 #include "io/safetensors_writer.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -35,7 +37,8 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
   std::string text = header.dump();
   text.append((8 - (text.size() + 8) % 8) % 8, ' ');  // data section starts 8-byte aligned
 
-  const std::filesystem::path tmp = path.string() + ".tmp";
+  // A per-process temporary name, so concurrent writers never share a file.
+  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot create " + tmp.string() + ": " + std::strerror(errno));

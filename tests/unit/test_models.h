@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include <unistd.h>
+
 #include "kvlm/synth.h"
 
 namespace kvlm::testing {
@@ -18,7 +20,8 @@ inline std::filesystem::path synth_model_dir(const std::string& shape, DType dty
   static std::map<std::string, std::filesystem::path> made;
   const std::string key = shape + "-" + std::string(dtype_name(dtype));
   if (auto it = made.find(key); it != made.end()) return it->second;
-  const auto dir = std::filesystem::path(::testing::TempDir()) / ("kvlm-synth-" + key);
+  // Per process: CTest runs test cases as parallel processes.
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("kvlm-synth-" + std::to_string(::getpid()) + "-" + key);
   SynthOptions o;
   o.shape = shape;
   o.dtype = dtype;
