@@ -82,7 +82,7 @@ double Value::as_float() const {
 }
 
 std::string Value::undefined_hint() const {
-  return ptr_ ? *static_cast<const std::string*>(ptr_.get()) : std::string("value");
+  return ptr_ ? *static_cast<const std::string*>(ptr_.get()) : std::string("value is undefined");
 }
 
 bool Value::truthy() const {
@@ -240,11 +240,14 @@ bool py_less(const Value& a, const Value& b) {
     return x.size() < y.size();
   }
   if (a.is_undefined() || b.is_undefined())
-    fail("'" + (a.is_undefined() ? a : b).undefined_hint() + "' is undefined");
+    fail((a.is_undefined() ? a : b).undefined_hint());
   fail("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
 }
 
-Value from_json(const nlohmann::ordered_json& j) {
+namespace {
+
+Value from_json_at(const nlohmann::ordered_json& j, int depth) {
+  if (depth > 512) fail("template input nested too deeply");
   using T = nlohmann::ordered_json::value_t;
   switch (j.type()) {
     case T::null: return Value::none();
@@ -260,18 +263,22 @@ Value from_json(const nlohmann::ordered_json& j) {
     case T::array: {
       std::vector<Value> items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
+      for (const auto& e : j) items.push_back(from_json_at(e, depth + 1));
       return Value::list(std::move(items));
     }
     case T::object: {
       DictData d;
       d.items.reserve(j.size());
-      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value(k), from_json(v));
+      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value(k), from_json_at(v, depth + 1));
       return Value::dict(std::move(d));
     }
     default: fail("unsupported JSON value (binary or discarded) in template input");
   }
 }
+
+}  // namespace
+
+Value from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
 
 namespace {
 

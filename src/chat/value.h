@@ -86,7 +86,8 @@ class Value {
   const DictData& as_dict() const { return *static_cast<const DictData*>(ptr_.get()); }
   DictData& namespace_attrs() const { return *static_cast<DictData*>(ptr_.get()); }
   const Callable& as_callable() const { return *static_cast<const Callable*>(ptr_.get()); }
-  // The name (or "'obj' has no attribute 'x'" text) an Undefined stands for.
+  // The error an Undefined raises when used ("'x' is undefined", "'dict
+  // object' has no attribute 'y'").
   std::string undefined_hint() const;
 
   bool truthy() const;

@@ -1,0 +1,70 @@
+// Chat templates: renders a model's chat_template (a Jinja2 template) into the
+// prompt text exactly as Hugging Face transformers' apply_chat_template does
+// (Jinja2 ImmutableSandboxedEnvironment, trim_blocks and lstrip_blocks on,
+// raise_exception, strftime_now, tojson keeping non-ASCII).
+//
+// A ChatTemplate is immutable once loaded; render() is const and safe to call
+// from many threads at once.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kvlm {
+
+namespace chat {
+struct Template;
+}
+
+struct ChatMessage {
+  std::string role;
+  std::string content;
+};
+
+struct RenderOptions {
+  // "YYYY-MM-DD": the day strftime_now() formats (time 00:00:00). Unset: now.
+  std::optional<std::string> date;
+  // Extra template variables (tools, documents, date_string, custom ones), an
+  // object. ordered_json keeps key order, which tojson output depends on.
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+};
+
+class ChatTemplate {
+ public:
+  // Loads MODEL_DIR/chat_template.jinja if present, else the "chat_template"
+  // of tokenizer_config.json (a string, or a list of {name, template} from
+  // which "default" is taken). bos_token / eos_token / pad_token / unk_token
+  // come from tokenizer_config.json (a string or {"content": ...}).
+  // Throws kvlm::Error when there is no template or it does not parse.
+  static ChatTemplate load(const std::filesystem::path& model_dir);
+
+  // Parses `source`; special tokens left unset are undefined in the template.
+  static ChatTemplate from_string(std::string source, std::optional<std::string> bos_token = std::nullopt,
+                                  std::optional<std::string> eos_token = std::nullopt);
+
+  // Renders with the variables transformers passes: messages, tools (None
+  // unless in extra), documents (None), add_generation_prompt, the special
+  // tokens, then every key of options.extra. Throws kvlm::Error (one line:
+  // "chat template: line N: ...") on raise_exception and on template errors.
+  std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                     const RenderOptions& options = {}) const;
+  std::string render(const nlohmann::json& messages, bool add_generation_prompt, const RenderOptions& options = {}) const;
+  std::string render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                     const RenderOptions& options = {}) const;
+
+  const std::string& source() const { return source_; }
+  const std::optional<std::string>& bos_token() const { return bos_token_; }
+  const std::optional<std::string>& eos_token() const { return eos_token_; }
+
+ private:
+  ChatTemplate() = default;
+  std::string source_;
+  std::optional<std::string> bos_token_, eos_token_, pad_token_, unk_token_;
+  std::shared_ptr<const chat::Template> tmpl_;
+};
+
+}  // namespace kvlm
