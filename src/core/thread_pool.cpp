@@ -53,7 +53,14 @@ void ThreadPool::run(std::size_t n, std::size_t grain, Task task, void* ctx) {
   std::size_t b, e;
   slice(0, b, e);
   if (b < e) task(ctx, 0, b, e);
-  while (pending_.load(std::memory_order_acquire) != 0) KVLM_PAUSE();
+  // Spin, then yield: when the machine is oversubscribed (parallel test
+  // runs, other processes) a pure spin would starve the very worker it waits for.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations)
+      KVLM_PAUSE();
+    else
+      std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_loop(int index) {

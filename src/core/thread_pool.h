@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -21,11 +22,20 @@ class ThreadPool {
 
   int size() const { return int(workers_.size()) + 1; }
 
+  static constexpr std::size_t kMinParallelWork = std::size_t(1) << 16;
+
   // Calls fn(thread_index, begin, end) on contiguous slices covering [0, n),
   // one per thread; slice sizes are multiples of `grain` except the last.
+  // `work` estimates the total cost (e.g. multiply-adds): below a few tens of
+  // microseconds' worth, waking other threads costs more than it saves, so
+  // the caller's thread does it all.
   template <class Fn>
-  void parallel_for(std::size_t n, std::size_t grain, Fn&& fn) {
+  void parallel_for(std::size_t n, std::size_t grain, Fn&& fn, std::size_t work = SIZE_MAX) {
     if (n == 0) return;
+    if (work < kMinParallelWork) {
+      fn(0, std::size_t(0), n);
+      return;
+    }
     auto trampoline = [](void* ctx, int t, std::size_t b, std::size_t e) { (*static_cast<Fn*>(ctx))(t, b, e); };
     run(n, grain, trampoline, &fn);
   }

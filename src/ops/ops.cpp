@@ -22,9 +22,12 @@ void matmul_typed(const Context& ctx, const float* x, std::size_t tokens, const 
   const W* data = static_cast<const W*>(w.data);
   for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
     const std::size_t n = std::min(kTokenChunk, tokens - t0);
-    ctx.pool.parallel_for(w.rows, kRowGrain, [&](int, std::size_t r0, std::size_t r1) {
-      fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
-    });
+    ctx.pool.parallel_for(
+        w.rows, kRowGrain,
+        [&](int, std::size_t r0, std::size_t r1) {
+          fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
+        },
+        n * w.rows * w.cols);
   }
 }
 
@@ -109,6 +112,8 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
   const auto axpy = ctx.kernels.axpy(static_cast<const E*>(nullptr));
   const std::size_t group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(float(s.head_dim));
+  // Work: q.k and p.v over every visible position of every (token, head).
+  const std::size_t work = s.tokens * s.heads * (s.first_pos + s.tokens) * s.head_dim * 2;
   ctx.pool.parallel_for(s.tokens * s.heads, 1, [&](int thread, std::size_t begin, std::size_t end) {
     float* scores = scratch + std::size_t(thread) * s.max_ctx;
     for (std::size_t job = begin; job < end; ++job) {
@@ -129,7 +134,7 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
       std::fill(o, o + s.head_dim, 0.0f);
       for (std::size_t p = 0; p < visible; ++p) axpy(scores[p] * inv_total, v + p * s.head_dim, o, s.head_dim);
     }
-  });
+  }, work);
 }
 
 }  // namespace
