@@ -11,10 +11,16 @@
 namespace kvlm::chat {
 namespace {
 
-std::int64_t checked(bool overflow, std::int64_t v) {
-  if (overflow) fail("integer overflow");
-  return v;
+template <class Op>
+Value checked(Op op, std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (op(a, b, &r)) fail("integer overflow");
+  return Value(r);
 }
+
+bool add_overflow(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_add_overflow(a, b, r); }
+bool sub_overflow(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_sub_overflow(a, b, r); }
+bool mul_overflow(std::int64_t a, std::int64_t b, std::int64_t* r) { return __builtin_mul_overflow(a, b, r); }
 
 [[noreturn]] void unsupported(const std::string& op, const Value& a, const Value& b) {
   fail("unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" + b.type_name() + "'");
@@ -62,9 +68,8 @@ Value binary_operator(const std::string& op, const Value& a, const Value& b, std
   if (b.is_undefined()) fail(b.undefined_hint());
   const bool ints = (a.is_int() || a.is_bool()) && (b.is_int() || b.is_bool());
   const bool nums = a.is_number() && b.is_number();
-  std::int64_t r = 0;
   if (op == "+") {
-    if (ints) return Value(checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints) return checked(add_overflow, a.as_int(), b.as_int());
     if (nums) return Value(a.as_float() + b.as_float());
     if (a.is_string() && b.is_string()) {
       if (a.as_string().size() + b.as_string().size() > max_bytes) fail("string too large");
@@ -80,12 +85,12 @@ Value binary_operator(const std::string& op, const Value& a, const Value& b, std
     unsupported(op, a, b);
   }
   if (op == "-") {
-    if (ints) return Value(checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints) return checked(sub_overflow, a.as_int(), b.as_int());
     if (nums) return Value(a.as_float() - b.as_float());
     unsupported(op, a, b);
   }
   if (op == "*") {
-    if (ints) return Value(checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
+    if (ints) return checked(mul_overflow, a.as_int(), b.as_int());
     if (nums) return Value(a.as_float() * b.as_float());
     if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int(), max_bytes);
     if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int(), max_bytes);
