@@ -1,0 +1,239 @@
+// Loading tokenizer.json: a targeted scan of model.vocab / model.merges (the
+// bulk of the file) and nlohmann::json for every other, small, section.
+#include <cstdio>
+
+#include "io/json_file.h"
+#include "kvlm/error.h"
+#include "tokenizer/json_scan.h"
+#include "tokenizer/tokenizer_impl.h"
+
+namespace kvlm {
+namespace {
+
+using tok::JsonScanner;
+
+nlohmann::json parse_span(std::string_view span, const std::string& source, const std::string& key) {
+  try {
+    return nlohmann::json::parse(span);
+  } catch (const nlohmann::json::exception& e) {
+    std::string what = e.what();
+    if (const auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    throw Error(source + ": malformed JSON in \"" + key + "\": " + what);
+  }
+}
+
+struct ModelSection {
+  tok::BpeSource bpe;
+  std::string type = "BPE";
+};
+
+void scan_vocab(JsonScanner& s, tok::BpeSource& bpe) {
+  bpe.vocab_blob.reserve(2 << 20);
+  std::string key;
+  bool first = true;
+  s.expect('{');
+  while (s.next_key(key, first)) {
+    const std::int64_t id = s.read_integer();
+    if (id < 0 || id > INT32_MAX) s.fail("vocab id out of range");
+    bpe.vocab.push_back({static_cast<std::uint32_t>(bpe.vocab_blob.size()), static_cast<std::uint32_t>(key.size()),
+                         static_cast<std::int32_t>(id)});
+    bpe.vocab_blob += key;
+  }
+}
+
+void scan_merges(JsonScanner& s, tok::BpeSource& bpe) {
+  bpe.merge_blob.reserve(4 << 20);
+  std::string left, right;
+  bool first = true;
+  s.expect('[');
+  while (s.next_element(first)) {
+    left.clear();
+    right.clear();
+    if (s.peek() == '[') {  // tokenizers >= 0.20: ["left", "right"]
+      s.expect('[');
+      s.read_string(left);
+      s.expect(',');
+      s.read_string(right);
+      s.expect(']');
+    } else {  // "left right"
+      s.read_string(left);
+      const auto space = left.find(' ');
+      if (space == std::string::npos) s.fail("merge \"" + left + "\" is not two space-separated tokens");
+      right = left.substr(space + 1);
+      left.resize(space);
+    }
+    bpe.merges.push_back({static_cast<std::uint32_t>(bpe.merge_blob.size()), static_cast<std::uint32_t>(left.size()),
+                          static_cast<std::uint32_t>(right.size())});
+    bpe.merge_blob += left;
+    bpe.merge_blob += right;
+  }
+}
+
+ModelSection scan_model(JsonScanner& s, const std::string& source) {
+  ModelSection m;
+  std::string key;
+  bool first = true;
+  s.expect('{');
+  while (s.next_key(key, first)) {
+    if (key == "vocab") {
+      scan_vocab(s, m.bpe);
+    } else if (key == "merges") {
+      scan_merges(s, m.bpe);
+    } else {
+      const nlohmann::json v = parse_span(s.skip_value(), source, "model." + key);
+      if (key == "type") {
+        m.type = v.get<std::string>();
+      } else if (key == "unk_token") {
+        m.bpe.has_unk = v.is_string();
+        if (v.is_string()) m.bpe.unk_token = v.get<std::string>();
+      } else if (key == "byte_fallback") {
+        m.bpe.byte_fallback = v.is_boolean() && v.get<bool>();
+      } else if (key == "fuse_unk") {
+        m.bpe.fuse_unk = v.is_boolean() && v.get<bool>();
+      } else if (key == "ignore_merges") {
+        m.bpe.ignore_merges = v.is_boolean() && v.get<bool>();
+      } else if (key == "continuing_subword_prefix" || key == "end_of_word_suffix") {
+        if (v.is_string() && !v.get<std::string>().empty())
+          throw Error(source + ": unsupported model." + key + " \"" + v.get<std::string>() + "\"");
+      }
+    }
+  }
+  return m;
+}
+
+std::optional<std::string> config_token(const nlohmann::json& config, const char* key) {
+  if (!config.contains(key)) return std::nullopt;
+  const auto& v = config[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const std::string& source,
+                                                  const std::string* config_json, const std::string& config_source) {
+  auto impl = std::make_unique<Tokenizer::Impl>();
+  impl->source = source;
+  JsonScanner s(text, source);
+  nlohmann::json normalizer, pre_tokenizer, post_processor, decoder, added_tokens;
+  std::optional<ModelSection> model;
+  std::string key;
+  bool first = true;
+  s.expect('{');
+  while (s.next_key(key, first)) {
+    if (key == "model") {
+      if (s.peek() != '{') s.fail("\"model\" is not an object");
+      model = scan_model(s, source);
+    } else if (key == "normalizer") {
+      normalizer = parse_span(s.skip_value(), source, key);
+    } else if (key == "pre_tokenizer") {
+      pre_tokenizer = parse_span(s.skip_value(), source, key);
+    } else if (key == "post_processor") {
+      post_processor = parse_span(s.skip_value(), source, key);
+    } else if (key == "decoder") {
+      decoder = parse_span(s.skip_value(), source, key);
+    } else if (key == "added_tokens") {
+      added_tokens = parse_span(s.skip_value(), source, key);
+    } else {
+      s.skip_value();
+    }
+  }
+  if (!model) throw Error(source + ": no \"model\" section");
+  if (model->type != "BPE") throw Error(source + ": unsupported model type \"" + model->type + "\" (kvlm reads BPE tokenizers)");
+  if (model->bpe.vocab.empty()) throw Error(source + ": model.vocab is empty");
+
+  try {
+    impl->normalizer = tok::Normalizer::from_json(normalizer, source);
+    impl->pre_tokenizer = tok::PreTokenizer::from_json(pre_tokenizer, source);
+    impl->post_processor = tok::PostProcessor::from_json(post_processor, source);
+    impl->decoder = tok::Decoder::from_json(decoder, source);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": unexpected tokenizer section layout: " + e.what());
+  }
+  const bool byte_level = impl->pre_tokenizer.byte_level();
+  impl->model = std::make_unique<tok::BpeModel>(std::move(model->bpe), byte_level, source);
+
+  // Added tokens.
+  std::int32_t size = impl->model->size();
+  if (!added_tokens.is_null()) {
+    if (!added_tokens.is_array()) throw Error(source + ": \"added_tokens\" is not an array");
+    for (const auto& a : added_tokens) {
+      if (!a.is_object() || !a.contains("id") || !a.contains("content") || !a["id"].is_number_integer() ||
+          !a["content"].is_string())
+        throw Error(source + ": added token without an integer id and a string content");
+      tok::AddedToken t;
+      t.id = a["id"].get<std::int32_t>();
+      if (t.id < 0) throw Error(source + ": negative added token id");
+      t.content = a["content"].get<std::string>();
+      t.special = a.value("special", false);
+      t.lstrip = a.value("lstrip", false);
+      t.rstrip = a.value("rstrip", false);
+      t.single_word = a.value("single_word", false);
+      t.normalized = a.value("normalized", !t.special);
+      size = std::max(size, t.id + 1);
+      impl->added_ids.emplace(t.content, t.id);
+      impl->added.push_back(std::move(t));
+    }
+  }
+  impl->vocab_size = size;
+
+  std::vector<tok::AddedToken> raw, normalized;
+  std::vector<std::string> raw_patterns, normalized_patterns;
+  for (const auto& t : impl->added) {
+    if (t.normalized && !impl->normalizer.empty()) {
+      std::string p;
+      impl->normalizer.normalize(t.content, p);
+      normalized.push_back(t);
+      normalized_patterns.push_back(std::move(p));
+    } else {
+      raw.push_back(t);
+      raw_patterns.push_back(t.content);
+    }
+  }
+  if (!raw.empty()) impl->raw_added = tok::AddedTokenMatcher(std::move(raw), raw_patterns);
+  if (!normalized.empty()) impl->normalized_added = tok::AddedTokenMatcher(std::move(normalized), normalized_patterns);
+
+  // Per-id flags and decoded bytes.
+  impl->flags.assign(std::size_t(size), 0);
+  impl->added_index.assign(std::size_t(size), -1);
+  for (std::size_t i = 0; i < impl->added.size(); ++i) {
+    const auto& t = impl->added[i];
+    impl->added_index[std::size_t(t.id)] = static_cast<std::int32_t>(i);
+    impl->flags[std::size_t(t.id)] = Tokenizer::Impl::kPresent | Tokenizer::Impl::kAdded |
+                                     (t.special ? Tokenizer::Impl::kSpecial : 0);
+  }
+  impl->decoded_offset.assign(std::size_t(size) + 1, 0);
+  impl->decoded_blob.reserve(std::size_t(size) * 8);
+  for (std::int32_t id = 0; id < size; ++id) {
+    impl->decoded_offset[std::size_t(id)] = static_cast<std::uint32_t>(impl->decoded_blob.size());
+    const std::int32_t a = impl->added_index[std::size_t(id)];
+    if (a >= 0) {
+      impl->decoder.append_token(impl->added[std::size_t(a)].content, true, impl->decoded_blob);
+    } else if (impl->model->has(id)) {
+      impl->flags[std::size_t(id)] = Tokenizer::Impl::kPresent;
+      impl->decoder.append_token(impl->model->spelling(id), false, impl->decoded_blob);
+    }
+  }
+  impl->decoded_offset[std::size_t(size)] = static_cast<std::uint32_t>(impl->decoded_blob.size());
+
+  // bos / eos: tokenizer_config.json names them; else the template's first special.
+  auto lookup = [&](const std::string& content) -> std::optional<std::int32_t> {
+    if (const auto it = impl->added_ids.find(content); it != impl->added_ids.end()) return it->second;
+    const std::int32_t id = impl->model->find(content);
+    return id >= 0 ? std::optional<std::int32_t>(id) : std::nullopt;
+  };
+  if (config_json) {
+    const nlohmann::json config = parse_json(*config_json, config_source);
+    if (const auto b = config_token(config, "bos_token")) impl->bos = lookup(*b);
+    if (const auto e = config_token(config, "eos_token")) impl->eos = lookup(*e);
+  }
+  if (!impl->bos && !impl->post_processor.prefix.empty()) impl->bos = impl->post_processor.prefix.front();
+  for (const std::int32_t id : impl->post_processor.prefix)
+    if (id < 0 || id >= size || !impl->flags[std::size_t(id)]) throw Error(source + ": post_processor id " + std::to_string(id) + " is not in the vocabulary");
+  for (const std::int32_t id : impl->post_processor.suffix)
+    if (id < 0 || id >= size || !impl->flags[std::size_t(id)]) throw Error(source + ": post_processor id " + std::to_string(id) + " is not in the vocabulary");
+  return impl;
+}
+
+}  // namespace kvlm
