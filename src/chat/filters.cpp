@@ -484,7 +484,8 @@ bool t_sequence(I&, const Value& v, Args& a) {
 bool t_callable(I&, const Value& v, Args& a) { return bind_args(a, {}, 0, "callable"), v.is_callable(); }
 bool t_sameas(I&, const Value& v, Args& a) {
   const Value o = one_arg(a, "sameas");
-  if (v.is_none() || v.is_bool() || v.is_undefined()) return py_equal(v, o) && v.kind() == o.kind();
+  // Python's `is`: None, booleans and (small, cached) ints are singletons.
+  if (v.is_none() || v.is_bool() || v.is_undefined() || v.is_int()) return py_equal(v, o) && v.kind() == o.kind();
   return v.same_object(o) && (v.is_list() || v.is_dict() || v.is_namespace() || v.is_callable());
 }
 bool t_escaped(I&, const Value&, Args& a) { return bind_args(a, {}, 0, "escaped"), false; }

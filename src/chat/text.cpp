@@ -190,6 +190,10 @@ char32_t to_upper_cp(char32_t c) {
     if (even_lower && !(c & 1)) return c - 1;
     return c;
   }
+  if (c == 0x3AC) return 0x386;
+  if (c >= 0x3AD && c <= 0x3AF) return c - 37;
+  if (c == 0x3CC) return 0x38C;
+  if (c == 0x3CD || c == 0x3CE) return c - 63;
   if (c == 0x3C2) return 0x3A3;
   if (c >= 0x3B1 && c <= 0x3C9) return c - 32;
   if (c >= 0x430 && c <= 0x44F) return c - 32;
@@ -210,6 +214,10 @@ char32_t to_lower_cp(char32_t c) {
     if (odd_upper && (c & 1)) return c + 1;
     return c;
   }
+  if (c == 0x386) return 0x3AC;
+  if (c >= 0x388 && c <= 0x38A) return c + 37;
+  if (c == 0x38C) return 0x3CC;
+  if (c == 0x38E || c == 0x38F) return c + 63;
   if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
   if (c >= 0x410 && c <= 0x42F) return c + 32;
   if (c >= 0x400 && c <= 0x40F) return c + 80;
