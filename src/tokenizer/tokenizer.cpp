@@ -34,6 +34,7 @@ Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw Error("no such model directory or tokenizer.json: " + path.string());
   std::filesystem::path json = path, dir = path;
   if (std::filesystem::is_directory(path)) {
     json = path / "tokenizer.json";

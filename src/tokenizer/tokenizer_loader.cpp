@@ -75,13 +75,14 @@ ModelSection scan_model(JsonScanner& s, const std::string& source) {
   bool first = true;
   s.expect('{');
   while (s.next_key(key, first)) {
-    if (key == "vocab") {
+    if (key == "vocab" && s.peek() == '{') {
       scan_vocab(s, m.bpe);
-    } else if (key == "merges") {
+    } else if (key == "merges" && s.peek() == '[') {
       scan_merges(s, m.bpe);
     } else {
       const nlohmann::json v = parse_span(s.skip_value(), source, "model." + key);
       if (key == "type") {
+        if (!v.is_string()) throw Error(source + ": model.type is not a string");
         m.type = v.get<std::string>();
       } else if (key == "unk_token") {
         m.bpe.has_unk = v.is_string();

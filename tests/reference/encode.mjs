@@ -45,9 +45,9 @@ const flushOut = () => {
 
 if (flag("--vocab-strings")) {
   const size = tokenizer.model.vocab.length;
+  const added = new Set(tokenizer.added_tokens.map((t) => t.id));
   for (let id = 0; id < size; ++id) {
-    if (tokenizer.model.vocab[id] === undefined) continue;
-    if (tokenizer.added_tokens.some((t) => t.id === id)) continue;
+    if (tokenizer.model.vocab[id] === undefined || added.has(id)) continue;
     const text = tokenizer.decode([id], decodeOptions);
     if (text.length === 0 || text.includes("\uFFFD")) continue;
     out.push(JSON.stringify(text));
@@ -60,7 +60,8 @@ if (flag("--vocab-strings")) {
   for await (const line of rl) {
     const value = JSON.parse(line);
     if (flag("--decode")) {
-      out.push(JSON.stringify(tokenizer.decode(value, decodeOptions)));
+      // (the port refuses an empty list; its text is the empty string)
+      out.push(JSON.stringify(value.length ? tokenizer.decode(value, decodeOptions) : ""));
     } else {
       out.push(JSON.stringify(tokenizer.encode(value, { add_special_tokens: addSpecial })));
     }
