@@ -1,7 +1,14 @@
-// A non-owning row-major [rows][cols] matrix of one element type.
+// A non-owning row-major [rows][cols] weight matrix in one of the formats of
+// DType. Quantized layouts (see src/quant/quant_formats.h):
+//   q8: data = int8 [rows][cols]; row_scale = f32 [rows]; row_sum = int32 [rows]
+//       (the sum of each row's int8 values, for the unsigned-activation trick).
+//   q4: data = [rows][cols / 64][32 bytes]: byte j of a 64-column chunk holds
+//       column j (low nibble) and column j + 32 (high nibble), stored + 8;
+//       group_scale = f16 bits [rows][cols / 32].
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kvlm/dtype.h"
 
@@ -12,8 +19,18 @@ struct MatrixView {
   std::size_t rows = 0;
   std::size_t cols = 0;
   const void* data = nullptr;
+  const float* row_scale = nullptr;           // q8
+  const std::int32_t* row_sum = nullptr;      // q8
+  const std::uint16_t* group_scale = nullptr; // q4 (f16 bits)
 
-  std::size_t bytes() const { return rows * cols * dtype_size(dtype); }
+  // Bytes a full pass over the matrix reads (weights and scales).
+  std::size_t bytes() const {
+    switch (dtype) {
+      case DType::q8: return rows * cols + rows * 8;
+      case DType::q4: return rows * cols / 2 + rows * (cols / 32) * 2;
+      default: return rows * cols * dtype_size(dtype);
+    }
+  }
 };
 
 }  // namespace kvlm

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "core/cpu_features.h"
 #include "core/half.h"
+#include "core/matrix_view.h"
 #include "kvlm/dtype.h"
 
 namespace kvlm {
@@ -30,6 +32,15 @@ using AxpyFn = void (*)(float a, const E* x, float* y, std::size_t n);
 // dst[i] = src[i] converted between element types (round to nearest even).
 using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 
+// Quantized weights times per-token int8 activations (quant/quant_formats.h):
+// y[t * y_stride + r] = x_scale[t] * sum_i xq[t * x_stride + i] * w[r][i]
+// (w dequantized), for rows r in [row_begin, row_end). For q4, x_corr holds
+// [tokens][w.cols / 32] group corrections with row stride x_stride / 32.
+// Integer sums are exact, so results do not depend on batching or threading.
+using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, const float* x_scale,
+                               const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,
+                               std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
+
 struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
@@ -39,7 +50,9 @@ struct KernelTable {
   DotFn<f16_t> dot_f16;
   AxpyFn<float> axpy_f32;
   AxpyFn<f16_t> axpy_f16;
-  ConvertFn convert[3][3];  // [int(from DType)][int(to DType)]
+  ConvertFn convert[3][3];  // [int(from DType)][int(to DType)], f32 / f16 / bf16
+  MatmulQuantFn matmul_q8;
+  MatmulQuantFn matmul_q4;
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }

@@ -6,10 +6,35 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 
 #include "kernels/kernels.h"
 
 namespace kvlm::KVLM_ISA_NAMESPACE {
+
+// Quantized matmuls (MatmulQuantFn), defined per ISA in quant_kernels_<isa>.cpp.
+void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride);
+void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride);
+
+// Calls tile.operator()<RR, CC>(row, token) over [row_begin, row_end) x
+// [0, tokens) in R x C tiles, then 1-row and 1-token remainders.
+template <int R, int C, class Tile>
+void for_each_tile(std::size_t tokens, std::size_t row_begin, std::size_t row_end, Tile&& tile) {
+  std::size_t r = row_begin;
+  auto rows = [&](auto rows_tag) {
+    constexpr int RR = decltype(rows_tag)::value;
+    std::size_t t = 0;
+    for (; t + C <= tokens; t += C) tile.template operator()<RR, C>(r, t);
+    for (; t < tokens; ++t) tile.template operator()<RR, 1>(r, t);
+  };
+  for (; r + R <= row_end; r += R) rows(std::integral_constant<int, R>{});
+  for (; r < row_end; ++r) rows(std::integral_constant<int, 1>{});
+}
 
 inline void store_one(float* p, float v) { *p = v; }
 inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
@@ -102,7 +127,9 @@ KernelTable make_table(Isa isa) {
                 &dot<V, f16_t>,
                 &axpy<V, float>,
                 &axpy<V, f16_t>,
-                {}};
+                {},
+                &matmul_q8,
+                &matmul_q4};
   fill_convert_row<V, float>(t.convert[0]);
   fill_convert_row<V, f16_t>(t.convert[1]);
   fill_convert_row<V, bf16_t>(t.convert[2]);

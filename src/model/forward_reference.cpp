@@ -8,27 +8,41 @@
 #include "core/half.h"
 #include "model/model_impl.h"
 #include "model/rope.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm {
 
 namespace {
 
+// The dequantized value of one weight.
 float weight_at(const WeightMatrix& m, std::size_t r, std::size_t c) {
   const std::size_t i = r * m.cols + c;
   switch (m.dtype) {
     case DType::f32: return static_cast<const float*>(m.data)[i];
     case DType::f16: return to_f32(static_cast<const f16_t*>(m.data)[i]);
     case DType::bf16: return to_f32(static_cast<const bf16_t*>(m.data)[i]);
+    case DType::q8: return float(static_cast<const std::int8_t*>(m.data)[i]) * m.row_scale[r];
+    case DType::q4:
+      return quant::dequantize_q4(static_cast<const std::uint8_t*>(m.data) + r * m.cols / 2,
+                                  m.group_scale + r * (m.cols / quant::kQ4Group), c);
   }
   return 0.0f;
 }
 
-// y = W x (+ b)
+// y = W x (+ b). Quantized weights multiply int8-quantized activations (one
+// scale per token), as the quantized kernels do by design.
 std::vector<float> linear(const WeightMatrix& w, const std::vector<float>& x, const std::vector<float>& b) {
+  std::vector<float> input = x;
+  if (is_quantized(w.dtype)) {
+    std::vector<std::int8_t> q(x.size());
+    float scale = 0.0f;
+    quant::quantize_activations(x.data(), x.size(), q.data(), &scale, nullptr);
+    for (std::size_t i = 0; i < x.size(); ++i) input[i] = float(q[i]) * scale;
+  }
   std::vector<float> y(w.rows);
   for (std::size_t r = 0; r < w.rows; ++r) {
     double acc = 0.0;
-    for (std::size_t c = 0; c < w.cols; ++c) acc += double(weight_at(w, r, c)) * double(x[c]);
+    for (std::size_t c = 0; c < w.cols; ++c) acc += double(weight_at(w, r, c)) * double(input[c]);
     y[r] = float(acc) + (b.empty() ? 0.0f : b[r]);
   }
   return y;

@@ -1,11 +1,13 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <string>
 
 #include "kernels/kernels.h"
 #include "core/thread_pool.h"
 #include "core/large_buffer.h"
 #include "io/safetensors.h"
+#include "quant/quant_formats.h"
 #include "kvlm/error.h"
 
 namespace kvlm {
@@ -47,6 +49,7 @@ class Loader {
 
   WeightMatrix matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
     const StTensor& t = check(name, {rows, cols});
+    if (is_quantized(compute_)) return quantized(t, std::size_t(rows), std::size_t(cols));
     WeightMatrix m{compute_, std::size_t(rows), std::size_t(cols), nullptr};
     const DType src = to_dtype(t.dtype);
     if (src == compute_) {
@@ -65,6 +68,44 @@ class Loader {
       w_.owned.push_back(std::move(buf));
     }
     w_.matrix_bytes += m.bytes();
+    return m;
+  }
+
+  // Quantizes a checkpoint matrix row by row. q4 needs whole 64-column
+  // chunks; a matrix without them (only tiny test shapes) falls back to q8.
+  WeightMatrix quantized(const StTensor& t, std::size_t rows, std::size_t cols) {
+    const DType format = compute_ == DType::q4 && cols % quant::kQ4Chunk == 0 ? DType::q4 : DType::q8;
+    WeightMatrix m{format, rows, cols, nullptr};
+    LargeBuffer buf(m.bytes());
+    std::byte* base = buf.data();
+    if (format == DType::q8) {
+      m.data = base;
+      m.row_scale = reinterpret_cast<const float*>(base + rows * cols);
+      m.row_sum = reinterpret_cast<const std::int32_t*>(base + rows * cols + rows * 4);
+    } else {
+      m.data = base;
+      m.group_scale = reinterpret_cast<const std::uint16_t*>(base + rows * cols / 2);
+    }
+    const DType src = to_dtype(t.dtype);
+    const ConvertFn widen = kernels_.convert[int(src)][int(DType::f32)];
+    pool_.parallel_for(rows, 16, [&](int, std::size_t r0, std::size_t r1) {
+      std::vector<float> row(cols);
+      for (std::size_t r = r0; r < r1; ++r) {
+        widen(t.data + r * cols * dtype_size(src), row.data(), cols);
+        if (format == DType::q8) {
+          quant::quantize_row_q8(row.data(), cols, reinterpret_cast<std::int8_t*>(base) + r * cols,
+                                 const_cast<float*>(m.row_scale) + r, const_cast<std::int32_t*>(m.row_sum) + r);
+        } else {
+          auto* packed = reinterpret_cast<std::uint8_t*>(base) + r * cols / 2;
+          std::fill(packed, packed + cols / 2, std::uint8_t(0));
+          quant::quantize_row_q4(row.data(), cols, packed,
+                                 const_cast<std::uint16_t*>(m.group_scale) + r * (cols / quant::kQ4Group));
+        }
+      }
+    });
+    t.file->release(t.data, t.nbytes);
+    w_.matrix_bytes += m.bytes();
+    w_.owned.push_back(std::move(buf));
     return m;
   }
 

@@ -13,7 +13,7 @@
 #include "core/large_buffer.h"
 #include "kvlm/config.h"
 #include "kvlm/dtype.h"
-#include "ops/matrix_view.h"
+#include "core/matrix_view.h"
 
 namespace kvlm {
 

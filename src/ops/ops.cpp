@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/half.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm::ops {
 
@@ -31,6 +33,37 @@ void matmul_typed(const Context& ctx, const float* x, std::size_t tokens, const 
   }
 }
 
+// Quantizes each token's activations to int8 (one scale per token), then
+// runs the q8 / q4 kernel over row slices.
+void matmul_quantized(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
+  // Per thread: the ops are called from one thread at a time per model, but
+  // several models may run on different threads.
+  thread_local std::vector<std::int8_t> xq;
+  thread_local std::vector<float> x_scale;
+  thread_local std::vector<std::int32_t> x_corr;
+  const std::size_t in = w.cols, groups = in / quant::kQ4Group;
+  const bool q4 = w.dtype == DType::q4;
+  if (xq.size() < tokens * in) xq.resize(tokens * in);
+  if (x_scale.size() < tokens) x_scale.resize(tokens);
+  if (q4 && x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
+  for (std::size_t t = 0; t < tokens; ++t)
+    quant::quantize_activations(x + t * in, in, xq.data() + t * in, &x_scale[t], q4 ? x_corr.data() + t * groups : nullptr);
+  const MatmulQuantFn fn = q4 ? ctx.kernels.matmul_q4 : ctx.kernels.matmul_q8;
+  // Plain pointers: a lambda running on a worker would see that worker's own thread_locals.
+  const std::int8_t* q = xq.data();
+  const float* scale = x_scale.data();
+  const std::int32_t* corr = q4 ? x_corr.data() : nullptr;
+  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
+    const std::size_t n = std::min(kTokenChunk, tokens - t0);
+    ctx.pool.parallel_for(
+        w.rows, kRowGrain,
+        [&](int, std::size_t r0, std::size_t r1) {
+          fn(q + t0 * in, in, scale + t0, corr ? corr + t0 * groups : nullptr, n, w, r0, r1, y + t0 * w.rows, w.rows);
+        },
+        n * w.rows * w.cols);
+  }
+}
+
 }  // namespace
 
 void matmul(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y,
@@ -39,6 +72,8 @@ void matmul(const Context& ctx, const float* x, std::size_t tokens, const Matrix
     case DType::f32: matmul_typed<float>(ctx, x, tokens, w, y); break;
     case DType::f16: matmul_typed<f16_t>(ctx, x, tokens, w, y); break;
     case DType::bf16: matmul_typed<bf16_t>(ctx, x, tokens, w, y); break;
+    case DType::q8:
+    case DType::q4: matmul_quantized(ctx, x, tokens, w, y); break;
   }
   if (bias)
     for (std::size_t t = 0; t < tokens; ++t) add(y + t * w.rows, bias, w.rows);
@@ -99,6 +134,17 @@ void embed(const MatrixView& table, const int* ids, std::size_t tokens, float* o
       case DType::bf16:
         for (std::size_t i = 0; i < table.cols; ++i) dst[i] = to_f32(static_cast<const bf16_t*>(table.data)[row + i]);
         break;
+      case DType::q8: {
+        const float scale = table.row_scale[ids[t]];
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = float(static_cast<const std::int8_t*>(table.data)[row + i]) * scale;
+        break;
+      }
+      case DType::q4: {
+        const auto* packed = static_cast<const std::uint8_t*>(table.data) + row / 2;
+        const std::uint16_t* scales = table.group_scale + std::size_t(ids[t]) * (table.cols / quant::kQ4Group);
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = quant::dequantize_q4(packed, scales, i);
+        break;
+      }
     }
   }
 }

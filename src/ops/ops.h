@@ -8,7 +8,7 @@
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "kvlm/dtype.h"
-#include "ops/matrix_view.h"
+#include "core/matrix_view.h"
 
 namespace kvlm::ops {
 

@@ -9,6 +9,7 @@
 #include "core/cpu_features.h"
 #include "core/half.h"
 #include "kernels/kernels.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm {
 namespace {
@@ -153,6 +154,106 @@ TEST_P(KernelTest, ConvertMatchesScalarRounding) {
   for (std::size_t i = 0; i < src.size(); ++i) ASSERT_EQ(h[i].bits, f32_to_f16(bf16_to_f32(b[i].bits)));
   cv[int(DType::f16)][int(DType::f32)](h.data(), back.data(), src.size());
   for (std::size_t i = 0; i < src.size(); ++i) ASSERT_EQ(back[i], f16_to_f32(h[i].bits));
+}
+
+}  // namespace
+}  // namespace kvlm
+
+namespace kvlm {
+namespace {
+
+// Quantized weights in both formats from the same random matrix, kept alive for a MatrixView.
+struct QuantizedMatrix {
+  std::vector<std::int8_t> q8;
+  std::vector<float> q8_scale;
+  std::vector<std::int32_t> q8_sum;
+  std::vector<std::uint8_t> q4;
+  std::vector<std::uint16_t> q4_scale;
+  MatrixView view_q8, view_q4;
+
+  QuantizedMatrix(std::size_t rows, std::size_t cols, std::uint32_t seed)
+      : q8(rows * cols), q8_scale(rows), q8_sum(rows), q4(rows * cols / 2), q4_scale(rows * cols / 32) {
+    const auto w = random_floats(rows * cols, seed);
+    for (std::size_t r = 0; r < rows; ++r) {
+      quant::quantize_row_q8(w.data() + r * cols, cols, q8.data() + r * cols, &q8_scale[r], &q8_sum[r]);
+      if (cols % 64 == 0) quant::quantize_row_q4(w.data() + r * cols, cols, q4.data() + r * cols / 2, q4_scale.data() + r * cols / 32);
+    }
+    view_q8 = {DType::q8, rows, cols, q8.data(), q8_scale.data(), q8_sum.data(), nullptr};
+    view_q4 = {DType::q4, rows, cols, q4.data(), nullptr, nullptr, q4_scale.data()};
+  }
+};
+
+// Plain double sums over dequantized weights and activations; abs_sum gets
+// the sum of the terms' magnitudes (what float rounding error scales with).
+double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq, float x_scale, double& abs_sum) {
+  double acc = 0;
+  abs_sum = 0;
+  for (std::size_t i = 0; i < w.cols; ++i) {
+    const double wv = w.dtype == DType::q8
+                          ? double(static_cast<const std::int8_t*>(w.data)[r * w.cols + i]) * w.row_scale[r]
+                          : double(quant::dequantize_q4(static_cast<const std::uint8_t*>(w.data) + r * w.cols / 2,
+                                                        w.group_scale + r * (w.cols / 32), i));
+    acc += wv * double(xq[i]) * x_scale;
+    abs_sum += std::fabs(wv * double(xq[i]) * x_scale);
+  }
+  return acc;
+}
+
+void check_quantized(const KernelTable& k, DType format) {
+  for (const std::size_t in : {64u, 128u, 192u, 2048u, 100u}) {
+    if (format == DType::q4 && in % 64 != 0) continue;
+    for (const std::size_t tokens : {1u, 3u, 4u, 9u}) {
+      const std::size_t rows = 11;
+      QuantizedMatrix m(rows, in, 21);
+      const MatrixView& w = format == DType::q8 ? m.view_q8 : m.view_q4;
+      const auto x = random_floats(tokens * in, 22);
+      std::vector<std::int8_t> xq(tokens * in);
+      std::vector<float> xs(tokens);
+      std::vector<std::int32_t> corr(tokens * in / 32 + 1);
+      for (std::size_t t = 0; t < tokens; ++t)
+        quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], corr.data() + t * (in / 32));
+      std::vector<float> y(tokens * rows, NAN);
+      const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
+      fn(xq.data(), in, xs.data(), corr.data(), tokens, w, 1, 10, y.data(), rows);
+      for (std::size_t t = 0; t < tokens; ++t)
+        for (std::size_t r = 0; r < rows; ++r) {
+          if (r < 1 || r >= 10) {
+            EXPECT_TRUE(std::isnan(y[t * rows + r]));
+            continue;
+          }
+          double abs_sum = 0;
+          const double ref = dequantized_dot(w, r, xq.data() + t * in, xs[t], abs_sum);
+          EXPECT_NEAR(y[t * rows + r], ref, 1e-6 + 1e-5 * abs_sum) << "in=" << in << " t=" << t << " r=" << r;
+        }
+    }
+  }
+}
+
+TEST_P(KernelTest, MatmulQ8) { check_quantized(table(), DType::q8); }
+TEST_P(KernelTest, MatmulQ4) { check_quantized(table(), DType::q4); }
+
+TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
+  const auto w = random_floats(256, 30);
+  std::vector<std::int8_t> q(256);
+  float scale = 0;
+  std::int32_t sum = 0;
+  quant::quantize_row_q8(w.data(), 256, q.data(), &scale, &sum);
+  std::int32_t want_sum = 0;
+  for (std::size_t i = 0; i < 256; ++i) {
+    EXPECT_LE(std::fabs(q[i] * scale - w[i]), scale / 2 + 1e-7);
+    want_sum += q[i];
+  }
+  EXPECT_EQ(sum, want_sum);
+  std::vector<std::uint8_t> packed(128, 0);
+  std::vector<std::uint16_t> scales(8);
+  quant::quantize_row_q4(w.data(), 256, packed.data(), scales.data());
+  for (std::size_t i = 0; i < 256; ++i) {
+    // As in Q4_0 the largest magnitude maps to -8 exactly; values of the
+    // opposite sign clamp at +7, one step short of +8, so they may be off by a step.
+    const float d = std::fabs(f16_to_f32(scales[i / 32]));
+    const float bound = quant::q4_value(packed.data(), i) == 7 ? d : d / 2;
+    EXPECT_LE(std::fabs(quant::dequantize_q4(packed.data(), scales.data(), i) - w[i]), bound + 1e-3 * d) << i;
+  }
 }
 
 }  // namespace

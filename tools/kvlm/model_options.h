@@ -17,8 +17,10 @@ struct ModelOptions {
 
   void add_to(CLI::App& sub) {
     sub.add_option("-m,--model", model, "model directory (Hugging Face format)")->required();
-    sub.add_option("--dtype", dtype, "compute dtype: f16 (default), bf16, or f32 (f32 weights and f32 KV cache)")
-        ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+    sub.add_option("--dtype", dtype,
+                   "weights: f16 (default), bf16, f32 (with an f32 KV cache: the exactness mode), "
+                   "q8 (int8 per output row) or q4 (int4 groups of 32)")
+        ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
     sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
     sub.add_option("--backend", backend, "cpu (default) or reference (slow scalar oracle)")
         ->check(CLI::IsMember({"cpu", "reference"}));

@@ -1,0 +1,114 @@
+// AVX2 quantized matmuls with vpmaddubsw (unsigned x signed bytes -> int16
+// pairs). q8 uses the sign trick (|w| times x * sign(w)) so a pair sum stays
+// within int16 (2 * 127 * 127); q4 nibbles are at most 15, so unsigned nibble
+// times signed activation is safe as is.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#define KVLM_ISA_NAMESPACE avx2_isa
+#include "kernels/kernels_impl.h"
+#include "quant/quant_formats.h"
+
+namespace kvlm::avx2_isa {
+
+namespace {
+
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+inline std::int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+template <int R, int C>
+void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int8_t* w, std::size_t in,
+             const float* w_scale, float* y, std::size_t y_stride) {
+  __m256i acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_si256();
+  std::size_t i = 0;
+  for (; i + 32 <= in; i += 32) {
+    __m256i xv[C];
+    for (int c = 0; c < C; ++c)
+      xv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + std::size_t(c) * x_stride + i));
+    for (int r = 0; r < R; ++r) {
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + std::size_t(r) * in + i));
+      const __m256i abs_w = _mm256_sign_epi8(wv, wv);
+      for (int c = 0; c < C; ++c)
+        acc[r][c] = _mm256_add_epi32(acc[r][c], dot_u8s8(abs_w, _mm256_sign_epi8(xv[c], wv)));
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      std::int32_t s = hsum(acc[r][c]);
+      for (std::size_t k = i; k < in; ++k) s += std::int32_t(xq[std::size_t(c) * x_stride + k]) * w[std::size_t(r) * in + k];
+      y[std::size_t(c) * y_stride + std::size_t(r)] = float(s) * w_scale[r] * x_scale[c];
+    }
+}
+
+template <int R, int C>
+void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+             std::size_t corr_stride, const std::uint8_t* w, std::size_t in, const std::uint16_t* w_scale, float* y,
+             std::size_t y_stride) {
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  const std::size_t row_bytes = in / 2, groups = in / quant::kQ4Group;
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  for (std::size_t chunk = 0; chunk < in / 64; ++chunk) {
+    for (int half = 0; half < 2; ++half) {  // group 2*chunk (low nibbles), then 2*chunk+1 (high)
+      const std::size_t g = chunk * 2 + std::size_t(half);
+      __m256i xv[C];
+      for (int c = 0; c < C; ++c)
+        xv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + std::size_t(c) * x_stride + g * 32));
+      for (int r = 0; r < R; ++r) {
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + std::size_t(r) * row_bytes + chunk * 32));
+        const __m256i u = half ? _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4) : _mm256_and_si256(packed, low4);
+        const __m256 scale = _mm256_set1_ps(f16_to_f32(w_scale[std::size_t(r) * groups + g]));
+        for (int c = 0; c < C; ++c) {
+          __m256i d = dot_u8s8(u, xv[c]);
+          d = _mm256_add_epi32(d, _mm256_zextsi128_si256(_mm_cvtsi32_si128(x_corr[std::size_t(c) * corr_stride + g])));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), scale, acc[r][c]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) y[std::size_t(c) * y_stride + std::size_t(r)] = hsum(acc[r][c]) * x_scale[c];
+}
+
+}  // namespace
+
+void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride) {
+  const auto* wq = static_cast<const std::int8_t*>(w.data);
+  for_each_tile<2, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+    q8_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, wq + r * w.cols, w.cols, w.row_scale + r,
+                  y + t * y_stride + r, y_stride);
+  });
+}
+
+void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride) {
+  const auto* packed = static_cast<const std::uint8_t*>(w.data);
+  const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
+  for_each_tile<2, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+    q4_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                  packed + r * w.cols / 2, w.cols, w.group_scale + r * groups, y + t * y_stride + r, y_stride);
+  });
+}
+
+}  // namespace kvlm::avx2_isa

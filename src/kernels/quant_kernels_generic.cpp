@@ -1,0 +1,41 @@
+// Portable quantized matmuls: plain integer loops over the q8 / q4 layouts.
+#include <cstdint>
+
+#define KVLM_ISA_NAMESPACE generic_isa
+#include "kernels/kernels_impl.h"
+#include "quant/quant_formats.h"
+
+namespace kvlm::generic_isa {
+
+void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride) {
+  const auto* wq = static_cast<const std::int8_t*>(w.data);
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t r = row_begin; r < row_end; ++r) {
+      std::int32_t acc = 0;
+      for (std::size_t i = 0; i < w.cols; ++i) acc += std::int32_t(xq[t * x_stride + i]) * wq[r * w.cols + i];
+      y[t * y_stride + r] = float(acc) * w.row_scale[r] * x_scale[t];
+    }
+}
+
+void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
+               std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
+               std::size_t y_stride) {
+  const auto* packed = static_cast<const std::uint8_t*>(w.data);
+  const std::size_t groups = w.cols / quant::kQ4Group;
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t r = row_begin; r < row_end; ++r) {
+      const std::uint8_t* row = packed + r * w.cols / 2;
+      float acc = 0.0f;
+      for (std::size_t g = 0; g < groups; ++g) {
+        std::int32_t dot = 0;
+        for (std::size_t i = g * quant::kQ4Group; i < (g + 1) * quant::kQ4Group; ++i)
+          dot += std::int32_t(xq[t * x_stride + i]) * quant::q4_value(row, i);
+        acc += float(dot) * f16_to_f32(w.group_scale[r * groups + g]);
+      }
+      y[t * y_stride + r] = acc * x_scale[t];
+    }
+}
+
+}  // namespace kvlm::generic_isa
