@@ -55,7 +55,8 @@ Value make_range(Args& args) {
   if (step == 0) fail("range() arg 3 must not be zero");
   std::vector<Value> out;
   for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-    if (out.size() >= 10'000'000) fail("range too large");  // jinja2's sandbox caps range at 100000
+    if (out.size() >= 100000)  // jinja2.sandbox.MAX_RANGE
+      fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
     out.emplace_back(i);
   }
   return Value::list(std::move(out));
@@ -341,25 +342,27 @@ void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope) {
     auto iter = std::make_shared<Scope>();
     iter->parent = scope;
     assign(s.targets, s.unpack, items[static_cast<std::size_t>(i)], *iter);
-    DictData loop;
-    loop.items.reserve(14);
-    loop.items.emplace_back(Value("index0"), Value(i));
-    loop.items.emplace_back(Value("index"), Value(i + 1));
-    loop.items.emplace_back(Value("revindex0"), Value(n - i - 1));
-    loop.items.emplace_back(Value("revindex"), Value(n - i));
-    loop.items.emplace_back(Value("first"), Value(i == 0));
-    loop.items.emplace_back(Value("last"), Value(i == n - 1));
-    loop.items.emplace_back(Value("length"), Value(n));
-    loop.items.emplace_back(Value("depth"), Value(1));
-    loop.items.emplace_back(Value("depth0"), Value(0));
-    loop.items.emplace_back(Value("previtem"), i > 0 ? items[static_cast<std::size_t>(i - 1)]
-                                                        : Value::undefined("there is no previous item"));
-    loop.items.emplace_back(Value("nextitem"), i + 1 < n ? items[static_cast<std::size_t>(i + 1)]
-                                                           : Value::undefined("there is no next item"));
-    loop.items.emplace_back(Value("cycle"), Value::callable("loop.cycle", [i](Interpreter&, Args& a) {
+    static const Value k_index0("index0"), k_index("index"), k_revindex0("revindex0"), k_revindex("revindex"),
+        k_first("first"), k_last("last"), k_length("length"), k_depth("depth"), k_depth0("depth0"),
+        k_previtem("previtem"), k_nextitem("nextitem"), k_cycle("cycle");
+    const Value cycle = Value::callable("loop.cycle", [i](Interpreter&, Args& a) {
       if (a.positional.empty()) fail("no items for cycling given");
       return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
-    }));
+    });
+    DictData loop;
+    loop.items.reserve(12);
+    loop.items.emplace_back(k_index0, Value(i));
+    loop.items.emplace_back(k_index, Value(i + 1));
+    loop.items.emplace_back(k_revindex0, Value(n - i - 1));
+    loop.items.emplace_back(k_revindex, Value(n - i));
+    loop.items.emplace_back(k_first, Value(i == 0));
+    loop.items.emplace_back(k_last, Value(i == n - 1));
+    loop.items.emplace_back(k_length, Value(n));
+    loop.items.emplace_back(k_depth, Value(1));
+    loop.items.emplace_back(k_depth0, Value(0));
+    loop.items.emplace_back(k_previtem, i > 0 ? items[static_cast<std::size_t>(i - 1)] : Value::undefined());
+    loop.items.emplace_back(k_nextitem, i + 1 < n ? items[static_cast<std::size_t>(i + 1)] : Value::undefined());
+    loop.items.emplace_back(k_cycle, cycle);
     iter->vars["loop"] = Value::dict(std::move(loop));
     const Flow f = exec(s.body, iter);
     if (f == Flow::Break) break;

@@ -16,7 +16,7 @@ namespace kvlm::chat {
 
 struct RenderLimits {
   std::size_t max_output_bytes = std::size_t{64} << 20;
-  std::size_t max_steps = 20'000'000;  // loop iterations + macro calls
+  std::size_t max_steps = 2'000'000;  // loop iterations + macro calls (a chat needs thousands)
   int max_call_depth = 100;            // nested macro calls
 };
 
