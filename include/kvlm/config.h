@@ -55,7 +55,10 @@ struct GenerationConfig {
   int top_k = 0;
   double repetition_penalty = 1.0;
 
-  // Missing file -> defaults with eos taken from `model`.
+  // Parses generation_config.json text; `source` names it in errors. Missing
+  // fields keep defaults, bos/eos defaulting to `model`'s.
+  static GenerationConfig parse(const std::string& json_text, const std::string& source, const ModelConfig& model);
+  // Missing file -> defaults with bos/eos taken from `model`.
   static GenerationConfig load(const std::filesystem::path& model_dir, const ModelConfig& model);
 };
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -20,9 +21,11 @@ enum class Backend {
 };
 
 struct LoadOptions {
-  // Weight dtype used for math. f32 also switches the KV cache to f32 (the
-  // exactness mode); f16 and bf16 keep the f16 cache.
-  DType dtype = DType::f16;
+  // Weight dtype used for math: f16 (the default for a Hugging Face
+  // directory), bf16, f32 (which also switches the KV cache to f32: the
+  // exactness mode), q8 or q4 (quantized at load). A .kvlm package holds one
+  // dtype; unset means that one, and any other is an error.
+  std::optional<DType> dtype;
   Backend backend = Backend::cpu;
   int threads = 0;  // 0: one per hardware core
 };
@@ -37,13 +40,16 @@ struct ModelInfo {
 
 class Model {
  public:
-  // Loads a Hugging Face model directory (config.json + *.safetensors).
-  static std::shared_ptr<const Model> load(const std::filesystem::path& dir, const LoadOptions& options = {});
+  // Loads a Hugging Face model directory (config.json + *.safetensors) or a
+  // .kvlm package (kvlm convert).
+  static std::shared_ptr<const Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
   virtual ~Model();
 
   const ModelConfig& config() const;
   const GenerationConfig& generation_config() const;
+  // The options as resolved at load (dtype always set).
   const LoadOptions& options() const;
+  DType dtype() const { return *options().dtype; }
   ModelInfo info() const;
 
   // Creates an empty State sized for max_ctx tokens (0: 512, capped at
@@ -58,6 +64,8 @@ class Model {
                              LogitsMode mode = LogitsMode::last) const;
 
   struct Impl;
+  // Internals for kvlm's own tools (package writer); not a stable API.
+  const Impl& impl() const { return *impl_; }
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);

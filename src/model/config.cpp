@@ -144,14 +144,18 @@ ModelConfig ModelConfig::load(const std::filesystem::path& model_dir) {
 }
 
 GenerationConfig GenerationConfig::load(const std::filesystem::path& model_dir, const ModelConfig& model) {
+  const auto path = model_dir / "generation_config.json";
+  if (!std::filesystem::exists(path)) return parse("{}", path.string(), model);
+  return parse(read_text_file(path), path.string(), model);
+}
+
+GenerationConfig GenerationConfig::parse(const std::string& json_text, const std::string& source,
+                                         const ModelConfig& model) {
   GenerationConfig g;
   g.bos_token_id = model.bos_token_id;
   g.eos_token_ids = model.eos_token_ids;
-  const auto path = model_dir / "generation_config.json";
-  if (!std::filesystem::exists(path)) return g;
-  const json j = read_json_file(path);
-  if (!j.is_object()) throw Error(path.string() + ": not a JSON object");
-  const std::string source = path.string();
+  const json j = parse_json(json_text, source);
+  if (!j.is_object()) throw Error(source + ": not a JSON object");
   const Reader r{j, source};
   if (r.has("bos_token_id")) g.bos_token_id = r.id_list("bos_token_id").front();
   if (r.has("eos_token_id")) g.eos_token_ids = r.id_list("eos_token_id");

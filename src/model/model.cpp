@@ -4,20 +4,41 @@
 #include "kvlm/error.h"
 #include "model/model_impl.h"
 #include "model/rope.h"
+#include "io/package_file.h"
+#include "kvlm/model_files.h"
+#include "model/package_weights.h"
 
 namespace kvlm {
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir, const LoadOptions& options) {
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->config = ModelConfig::load(dir);
-  impl->generation = GenerationConfig::load(dir, impl->config);
   impl->options = options;
   impl->kernels = &kernels_for(selected_isa());
   impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
-  impl->weights = load_weights(dir, impl->config, options.dtype, *impl->kernels, *impl->pool);
+  if (is_package_file(path)) {
+    auto package = std::make_shared<const PackageFile>(path);
+    const auto& header = package->header();
+    const std::string where = path.string();
+    impl->config = ModelConfig::parse(header["config"].dump(), where + " (config)");
+    const auto& generation = header.value("generation_config", nlohmann::json());
+    impl->generation = GenerationConfig::parse(generation.is_null() ? "{}" : generation.dump(),
+                                               where + " (generation_config)", impl->config);
+    if (!header["dtype"].is_string()) throw Error(where + ": package dtype is not a string");
+    const DType stored = parse_dtype(header["dtype"].get<std::string>());
+    if (options.dtype && *options.dtype != stored)
+      throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
+                  std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
+    impl->options.dtype = stored;
+    impl->weights = load_package_weights(package, impl->config, stored);
+  } else {
+    impl->config = ModelConfig::load(path);
+    impl->generation = GenerationConfig::load(path, impl->config);
+    impl->options.dtype = options.dtype.value_or(DType::f16);
+    impl->weights = load_weights(path, impl->config, *impl->options.dtype, *impl->kernels, *impl->pool);
+  }
   impl->inv_freq = rope_inverse_frequencies(impl->config);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
@@ -37,7 +58,7 @@ State Model::new_state(int max_ctx) const {
   if (max_ctx > c.max_position_embeddings)
     throw Error("context size " + std::to_string(max_ctx) + " exceeds the model's max_position_embeddings " +
                 std::to_string(c.max_position_embeddings));
-  const DType cache = impl_->options.dtype == DType::f32 ? DType::f32 : DType::f16;
+  const DType cache = dtype() == DType::f32 ? DType::f32 : DType::f16;
   return State(StateShape{c.num_layers, c.num_kv_heads, max_ctx, c.head_dim}, cache);
 }
 
@@ -45,7 +66,7 @@ std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& stat
   const ModelConfig& c = impl_->config;
   const StateShape& shape = state.shape();
   if (shape.num_layers != c.num_layers || shape.num_kv_heads != c.num_kv_heads || shape.head_dim != c.head_dim ||
-      state.cache_dtype() != (impl_->options.dtype == DType::f32 ? DType::f32 : DType::f16))
+      state.cache_dtype() != (dtype() == DType::f32 ? DType::f32 : DType::f16))
     throw Error("state was not created by this model");
   if (ids.empty()) throw Error("forward needs at least one token");
   for (const std::int32_t id : ids)

@@ -34,7 +34,7 @@ class Loader {
  public:
   Loader(const std::filesystem::path& dir, DType compute, const KernelTable& kernels, ThreadPool& pool, Weights& w)
       : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)), compute_(compute), kernels_(kernels), pool_(pool), w_(w) {
-    w_.checkpoint = ckpt_;
+    w_.keep_alive = ckpt_;
   }
 
   // Checks presence, rank, shape and dtype; returns the tensor.
@@ -126,66 +126,60 @@ class Loader {
 
 }  // namespace
 
+std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& c) {
+  const std::int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
+  const std::int64_t q_dim = std::int64_t(c.num_heads) * c.head_dim, kv_dim = std::int64_t(c.num_kv_heads) * c.head_dim;
+  w.layers.resize(std::size_t(c.num_layers));
+  std::vector<WeightSlot> slots;
+  auto matrix = [&](std::string name, std::int64_t rows, std::int64_t cols, WeightMatrix* m) {
+    slots.push_back({std::move(name), {rows, cols}, m, nullptr});
+  };
+  auto vector = [&](std::string name, std::int64_t n, std::vector<float>* v) {
+    slots.push_back({std::move(name), {n}, nullptr, v});
+  };
+  matrix("model.embed_tokens.weight", V, H, &w.embed);
+  if (!c.tie_word_embeddings) matrix("lm_head.weight", V, H, &w.lm_head);
+  vector("model.norm.weight", H, &w.final_norm);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights& lw = w.layers[std::size_t(l)];
+    vector(p + "input_layernorm.weight", H, &lw.attn_norm);
+    vector(p + "post_attention_layernorm.weight", H, &lw.mlp_norm);
+    matrix(p + "self_attn.q_proj.weight", q_dim, H, &lw.q);
+    matrix(p + "self_attn.k_proj.weight", kv_dim, H, &lw.k);
+    matrix(p + "self_attn.v_proj.weight", kv_dim, H, &lw.v);
+    matrix(p + "self_attn.o_proj.weight", H, q_dim, &lw.o);
+    if (c.attention_bias) {
+      vector(p + "self_attn.q_proj.bias", q_dim, &lw.q_bias);
+      vector(p + "self_attn.k_proj.bias", kv_dim, &lw.k_bias);
+      vector(p + "self_attn.v_proj.bias", kv_dim, &lw.v_bias);
+    }
+    if (c.o_proj_bias) vector(p + "self_attn.o_proj.bias", H, &lw.o_bias);
+    matrix(p + "mlp.gate_proj.weight", I, H, &lw.gate);
+    matrix(p + "mlp.up_proj.weight", I, H, &lw.up);
+    matrix(p + "mlp.down_proj.weight", H, I, &lw.down);
+  }
+  return slots;
+}
+
 Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, const KernelTable& kernels,
                      ThreadPool& pool) {
   Weights w;
   Loader load(dir, compute, kernels, pool, w);
-  const std::int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
-  const std::int64_t q_dim = std::int64_t(c.num_heads) * c.head_dim, kv_dim = std::int64_t(c.num_kv_heads) * c.head_dim;
-
-  // Every tensor the config implies, in load order; each is validated before
-  // the (slow) conversions start, so a bad file fails fast.
-  std::vector<std::pair<std::string, std::vector<std::int64_t>>> specs;
-  specs.push_back({"model.embed_tokens.weight", {V, H}});
-  if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {V, H}});
-  specs.push_back({"model.norm.weight", {H}});
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    specs.push_back({p + "input_layernorm.weight", {H}});
-    specs.push_back({p + "post_attention_layernorm.weight", {H}});
-    specs.push_back({p + "self_attn.q_proj.weight", {q_dim, H}});
-    specs.push_back({p + "self_attn.k_proj.weight", {kv_dim, H}});
-    specs.push_back({p + "self_attn.v_proj.weight", {kv_dim, H}});
-    specs.push_back({p + "self_attn.o_proj.weight", {H, q_dim}});
-    if (c.attention_bias) {
-      specs.push_back({p + "self_attn.q_proj.bias", {q_dim}});
-      specs.push_back({p + "self_attn.k_proj.bias", {kv_dim}});
-      specs.push_back({p + "self_attn.v_proj.bias", {kv_dim}});
-    }
-    if (c.o_proj_bias) specs.push_back({p + "self_attn.o_proj.bias", {H}});
-    specs.push_back({p + "mlp.gate_proj.weight", {I, H}});
-    specs.push_back({p + "mlp.up_proj.weight", {I, H}});
-    specs.push_back({p + "mlp.down_proj.weight", {H, I}});
-  }
-  for (const auto& [name, shape] : specs) {
-    const StTensor& t = load.check(name, shape);
+  const std::vector<WeightSlot> slots = weight_slots(w, c);
+  // Validate every tensor before the (slow) conversions start, so a bad file fails fast.
+  for (const WeightSlot& slot : slots) {
+    const StTensor& t = load.check(slot.name, slot.shape);
     ++w.tensor_count;
     w.parameter_count += std::uint64_t(t.numel());
   }
-
-  w.embed = load.matrix("model.embed_tokens.weight", V, H);
-  w.lm_head = c.tie_word_embeddings ? w.embed : load.matrix("lm_head.weight", V, H);
-  w.final_norm = load.vector("model.norm.weight", H);
-  w.layers.resize(std::size_t(c.num_layers));
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LayerWeights& lw = w.layers[std::size_t(l)];
-    lw.attn_norm = load.vector(p + "input_layernorm.weight", H);
-    lw.mlp_norm = load.vector(p + "post_attention_layernorm.weight", H);
-    lw.q = load.matrix(p + "self_attn.q_proj.weight", q_dim, H);
-    lw.k = load.matrix(p + "self_attn.k_proj.weight", kv_dim, H);
-    lw.v = load.matrix(p + "self_attn.v_proj.weight", kv_dim, H);
-    lw.o = load.matrix(p + "self_attn.o_proj.weight", H, q_dim);
-    if (c.attention_bias) {
-      lw.q_bias = load.vector(p + "self_attn.q_proj.bias", q_dim);
-      lw.k_bias = load.vector(p + "self_attn.k_proj.bias", kv_dim);
-      lw.v_bias = load.vector(p + "self_attn.v_proj.bias", kv_dim);
-    }
-    if (c.o_proj_bias) lw.o_bias = load.vector(p + "self_attn.o_proj.bias", H);
-    lw.gate = load.matrix(p + "mlp.gate_proj.weight", I, H);
-    lw.up = load.matrix(p + "mlp.up_proj.weight", I, H);
-    lw.down = load.matrix(p + "mlp.down_proj.weight", H, I);
+  for (const WeightSlot& slot : slots) {
+    if (slot.matrix)
+      *slot.matrix = load.matrix(slot.name, slot.shape[0], slot.shape[1]);
+    else
+      *slot.vector = load.vector(slot.name, slot.shape[0]);
   }
+  if (c.tie_word_embeddings) w.lm_head = w.embed;
   return w;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/large_buffer.h"
@@ -17,7 +18,6 @@
 
 namespace kvlm {
 
-class SafetensorsCheckpoint;
 class ThreadPool;
 struct KernelTable;
 
@@ -41,10 +41,23 @@ struct Weights {
   std::uint64_t matrix_bytes = 0;
   std::size_t tensor_count = 0;
 
-  // Keeps converted buffers and the mapping alive.
+  // Keeps converted buffers and the mapped file alive.
   std::vector<LargeBuffer> owned;
-  std::shared_ptr<SafetensorsCheckpoint> checkpoint;
+  std::shared_ptr<const void> keep_alive;
 };
+
+// One named tensor of the model (Hugging Face names), with its shape and the
+// field of Weights it fills: a matrix ([rows, cols]) or an f32 vector ([n]).
+struct WeightSlot {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  WeightMatrix* matrix;
+  std::vector<float>* vector;
+};
+
+// Every tensor the config implies, in checkpoint order (lm_head only when not
+// tied), pointing into `w` (whose layers it sizes).
+std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& config);
 
 // Loads and validates every tensor the config implies (presence, shape, dtype,
 // bounds) before converting any of them.

@@ -31,7 +31,7 @@ const CommandRegistration registration{"info", "Describe a model: config, tensor
     fmt::print("bos / eos:        {} / [{}]\n", model->generation_config().bos_token_id, eos);
     fmt::print("tensors:          {}\n", info.tensor_count);
     fmt::print("parameters:       {:.3f} M\n", double(info.parameter_count) / 1e6);
-    fmt::print("weights:          {} ({:.1f} MB)\n", dtype_name(model->options().dtype), double(info.weight_bytes) / 1e6);
+    fmt::print("weights:          {} ({:.1f} MB)\n", dtype_name(model->dtype()), double(info.weight_bytes) / 1e6);
     fmt::print("kernels:          {}\n", isa_name(selected_isa()));
     return 0;
   };

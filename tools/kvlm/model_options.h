@@ -11,15 +11,16 @@ namespace kvlm::cli {
 
 struct ModelOptions {
   std::string model;
-  std::string dtype = "f16";
+  std::string dtype;  // empty: f16 for a HF directory, the stored dtype for a .kvlm package
   std::string backend = "cpu";
   int threads = 0;
 
   void add_to(CLI::App& sub) {
-    sub.add_option("-m,--model", model, "model directory (Hugging Face format)")->required();
+    sub.add_option("-m,--model", model, "model: a Hugging Face directory or a .kvlm package")->required();
     sub.add_option("--dtype", dtype,
-                   "weights: f16 (default), bf16, f32 (with an f32 KV cache: the exactness mode), "
-                   "q8 (int8 per output row) or q4 (int4 groups of 32)")
+                   "weights: f16 (default for a HF directory), bf16, f32 (with an f32 KV cache: the "
+                   "exactness mode), q8 (int8 per output row) or q4 (int4 groups of 32); a .kvlm package "
+                   "runs as stored")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
     sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
     sub.add_option("--backend", backend, "cpu (default) or reference (slow scalar oracle)")
@@ -28,7 +29,7 @@ struct ModelOptions {
 
   LoadOptions load_options() const {
     LoadOptions o;
-    o.dtype = parse_dtype(dtype);
+    if (!dtype.empty()) o.dtype = parse_dtype(dtype);
     o.backend = backend == "reference" ? Backend::reference : Backend::cpu;
     o.threads = threads;
     return o;

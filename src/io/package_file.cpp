@@ -1,0 +1,106 @@
+#include "io/package_file.h"
+
+#include <cstring>
+
+#include "io/json_file.h"
+#include "io/package_format.h"
+#include "kvlm/error.h"
+#include "kvlm/model_files.h"
+
+namespace kvlm {
+
+PackageFile::PackageFile(const std::filesystem::path& path) : file_(path) {
+  const std::string where = path.string();
+  const std::size_t size = file_.size();
+  if (size < 16 || std::memcmp(file_.data(), package::kMagic.data(), 8) != 0)
+    throw Error(where + ": not a .kvlm package (bad magic)");
+  std::uint64_t header_len = 0;
+  std::memcpy(&header_len, file_.data() + 8, 8);
+  if (header_len > size - 16) throw Error(where + ": package header length exceeds the file size (truncated?)");
+  header_ = parse_json(std::string(reinterpret_cast<const char*>(file_.data() + 16), header_len), where + " header");
+  if (!header_.is_object() || !header_.contains("format_version") || !header_["format_version"].is_number_integer())
+    throw Error(where + ": package header has no format_version");
+  const int version = header_["format_version"].get<int>();
+  if (version != package::kFormatVersion)
+    throw Error(where + ": package format version " + std::to_string(version) + " is not supported (this kvlm reads " +
+                std::to_string(package::kFormatVersion) + "); convert the model again");
+  for (const char* key : {"dtype", "config", "tensors", "data_offset"})
+    if (!header_.contains(key)) throw Error(where + ": package header lacks '" + key + "'");
+  if (!header_["data_offset"].is_number_unsigned() || header_["data_offset"].get<std::uint64_t>() > size ||
+      header_["data_offset"].get<std::uint64_t>() % package::kAlignment != 0)
+    throw Error(where + ": package data_offset is invalid");
+  data_offset_ = std::size_t(header_["data_offset"].get<std::uint64_t>());
+}
+
+Blob PackageFile::blob(const nlohmann::json& range, const std::string& what) const {
+  const std::string where = file_.path().string() + ": " + what;
+  if (!range.is_array() || range.size() != 2 || !range[0].is_number_unsigned() || !range[1].is_number_unsigned())
+    throw Error(where + ": malformed [offset, bytes]");
+  const std::uint64_t offset = data_offset_ + range[0].get<std::uint64_t>(), bytes = range[1].get<std::uint64_t>();
+  if (offset < data_offset_ || offset > file_.size() || bytes > file_.size() - offset)
+    throw Error(where + ": [" + std::to_string(offset) + ", +" + std::to_string(bytes) + ") is outside the file of " +
+                std::to_string(file_.size()) + " bytes (truncated?)");
+  if (offset % 64 != 0) throw Error(where + ": offset " + std::to_string(offset) + " is not 64-byte aligned");
+  return {file_.data() + offset, std::size_t(bytes)};
+}
+
+std::optional<std::string_view> PackageFile::file(const std::string& name) const {
+  if (!header_.contains("files") || !header_["files"].contains(name)) return std::nullopt;
+  const Blob b = blob(header_["files"][name], "file " + name);
+  return std::string_view(reinterpret_cast<const char*>(b.data), b.bytes);
+}
+
+bool is_package_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char magic[8] = {};
+  const bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, package::kMagic.data(), 8) == 0;
+  std::fclose(f);
+  return ok;
+}
+
+struct ModelFiles::Package {
+  PackageFile file;
+};
+
+ModelFiles ModelFiles::open(const std::filesystem::path& path) {
+  ModelFiles m;
+  m.path_ = path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return m;
+  if (!std::filesystem::exists(path, ec)) throw Error("model not found: " + path.string());
+  if (!is_package_file(path)) throw Error(path.string() + " is neither a model directory nor a .kvlm package");
+  m.package_ = std::make_shared<const Package>(Package{PackageFile(path)});
+  return m;
+}
+
+std::optional<std::string> ModelFiles::read(const std::string& name) const {
+  if (package_) {
+    if (name == "config.json") return package_->file.header()["config"].dump(2);
+    if (name == "generation_config.json") {
+      const auto& g = package_->file.header().value("generation_config", nlohmann::json());
+      return g.is_null() ? std::nullopt : std::optional<std::string>(g.dump(2));
+    }
+    const auto text = package_->file.file(name);
+    return text ? std::optional<std::string>(std::string(*text)) : std::nullopt;
+  }
+  const auto p = path_ / name;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) return std::nullopt;
+  return read_text_file(p);
+}
+
+bool ModelFiles::has(const std::string& name) const {
+  if (package_) {
+    const auto& h = package_->file.header();
+    if (name == "config.json") return true;
+    if (name == "generation_config.json") return h.contains("generation_config") && !h["generation_config"].is_null();
+    return h.contains("files") && h["files"].contains(name);
+  }
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path_ / name, ec);
+}
+
+}  // namespace kvlm

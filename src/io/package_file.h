@@ -1,0 +1,40 @@
+// Reading a .kvlm package (layout in io/package_format.h): the mapping, the
+// parsed header, and bounds-checked access to its blobs.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/mapped_file.h"
+
+namespace kvlm {
+
+struct Blob {
+  const std::byte* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+class PackageFile {
+ public:
+  // Maps the file and validates magic, version and header. Throws Error.
+  explicit PackageFile(const std::filesystem::path& path);
+
+  const nlohmann::json& header() const { return header_; }
+  const std::filesystem::path& path() const { return file_.path(); }
+  // The blob an [offset, bytes] pair names; throws Error ("<path>: <what> ...")
+  // when it is malformed, misaligned or outside the file.
+  Blob blob(const nlohmann::json& range, const std::string& what) const;
+  // A carried text file (tokenizer.json, ...), or nullopt.
+  std::optional<std::string_view> file(const std::string& name) const;
+
+ private:
+  MappedFile file_;
+  nlohmann::json header_;
+  std::size_t data_offset_ = 0;
+};
+
+}  // namespace kvlm

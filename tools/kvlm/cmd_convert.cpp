@@ -1,0 +1,66 @@
+// kvlm convert: a Hugging Face directory to a .kvlm package in kernel layout.
+#include <chrono>
+#include <cstdio>
+
+#include "command.h"
+#include "kvlm/error.h"
+#include "kvlm/model.h"
+#include "kvlm/model_files.h"
+#include "model/package_weights.h"
+
+namespace kvlm::cli {
+namespace {
+
+struct ConvertOptions {
+  std::string input;
+  std::string output;
+  std::string dtype;
+  int threads = 0;
+  bool quiet = false;
+};
+
+void draw_progress(const char* phase, double fraction) {
+  constexpr int kWidth = 40;
+  const int filled = int(fraction * kWidth + 0.5);
+  std::fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled, "########################################",
+               kWidth - filled, "", int(fraction * 100 + 0.5));
+  std::fflush(stderr);
+}
+
+int convert(const ConvertOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const ModelFiles source = ModelFiles::open(o.input);
+  if (source.is_package()) throw Error(o.input + " is already a .kvlm package");
+  LoadOptions load;
+  load.dtype = parse_dtype(o.dtype);
+  if (*load.dtype == DType::f32) throw Error("--dtype f32 packages are not supported (use f16, bf16, q8 or q4)");
+  load.threads = o.threads;
+  if (!o.quiet) std::fprintf(stderr, "loading %s as %s...\n", o.input.c_str(), o.dtype.c_str());
+  const auto model = Model::load(o.input, load);
+  std::size_t last_percent = 101;
+  write_package(*model, source, o.output, [&](std::size_t done, std::size_t total) {
+    const std::size_t percent = total ? done * 100 / total : 100;
+    if (o.quiet || percent == last_percent) return;
+    last_percent = percent;
+    draw_progress("writing", double(done) / double(total ? total : 1));
+  });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!o.quiet)
+    std::fprintf(stderr, "\nwrote %s (%s, %.1f MB of weights) in %.1f s\n", o.output.c_str(), o.dtype.c_str(),
+                 double(model->info().weight_bytes) / 1e6, s);
+  return 0;
+}
+
+const CommandRegistration registration{
+    "convert", "Convert a Hugging Face model directory into a .kvlm package (f16, bf16, q8 or q4)", [](CLI::App& sub) {
+      auto o = std::make_shared<ConvertOptions>();
+      sub.add_option("input", o->input, "Hugging Face model directory")->required();
+      sub.add_option("-o,--output", o->output, "output .kvlm file (written atomically)")->required();
+      sub.add_option("--dtype", o->dtype, "f16 | bf16 | q8 | q4")->required()->check(CLI::IsMember({"f16", "bf16", "q8", "q4"}));
+      sub.add_option("-t,--threads", o->threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
+      sub.add_flag("-q,--quiet", o->quiet, "no progress output");
+      return [o] { return convert(*o); };
+    }};
+
+}  // namespace
+}  // namespace kvlm::cli
