@@ -66,7 +66,7 @@ BpeModel::BpeModel(BpeSource source, bool byte_level, const std::string& context
   }
   offsets_.assign(std::size_t(max_id + 1), 0);
   lengths_.assign(std::size_t(max_id + 1), kMissing);
-  map_.set_blob(&blob_);
+  map_.set_blob(blob_.data());
   map_.reserve(source.vocab.size());
   for (const auto& e : source.vocab) {
     if (lengths_[std::size_t(e.id)] != kMissing) throw Error(context + ": id " + std::to_string(e.id) + " appears twice in model.vocab");
@@ -91,16 +91,50 @@ BpeModel::BpeModel(BpeSource source, bool byte_level, const std::string& context
   }
 
   // Merges keep their list position as rank; a merge naming a string that is
-  // not in the vocabulary can never apply and is skipped.
-  merges_.reserve(source.merges.size());
-  std::int32_t rank = 0;
-  for (const auto& m : source.merges) {
-    const std::string_view left(source.merge_blob.data() + m.offset, m.left_length);
-    const std::string_view right(source.merge_blob.data() + m.offset + m.left_length, m.right_length);
-    const std::string_view both(source.merge_blob.data() + m.offset, m.left_length + m.right_length);
-    const std::int32_t l = map_.find(left), r = map_.find(right), n = map_.find(both);
-    if (l >= 0 && r >= 0 && n >= 0) merges_.insert(l, r, Merge{rank, n});
-    ++rank;
+  // not in the vocabulary can never apply and is skipped. The lookups and
+  // inserts run a few merges ahead with prefetches: they are random accesses
+  // into tables far larger than the caches, and this is most of load time.
+  const auto& items = source.merges;
+  const char* mb = source.merge_blob.data();
+  auto left_of = [&](std::size_t k) { return std::string_view(mb + items[k].offset, items[k].left_length); };
+  auto right_of = [&](std::size_t k) {
+    return std::string_view(mb + items[k].offset + items[k].left_length, items[k].right_length);
+  };
+  auto both_of = [&](std::size_t k) {
+    return std::string_view(mb + items[k].offset, items[k].left_length + items[k].right_length);
+  };
+  // A three-stage pipeline, kAhead merges apart: hash and prefetch the
+  // strings' slots, look the ids up and prefetch the merge slot, insert.
+  constexpr std::size_t kAhead = 16, kRing = 64;
+  struct Pending {
+    std::size_t hash[3];
+    std::int32_t left, right, merged;
+  };
+  Pending ring[kRing];
+  const std::size_t n = items.size();
+  merges_.reserve(n);
+  for (std::size_t k = 0; k < n + 2 * kAhead; ++k) {
+    if (k < n) {
+      Pending& p = ring[k % kRing];
+      p.hash[0] = StringIdMap::hash(left_of(k));
+      p.hash[1] = StringIdMap::hash(right_of(k));
+      p.hash[2] = StringIdMap::hash(both_of(k));
+      for (const std::size_t h : p.hash) map_.prefetch(h);
+    }
+    if (k >= kAhead && k - kAhead < n) {
+      const std::size_t j = k - kAhead;
+      Pending& p = ring[j % kRing];
+      p.left = map_.find(left_of(j), p.hash[0]);
+      p.right = map_.find(right_of(j), p.hash[1]);
+      p.merged = map_.find(both_of(j), p.hash[2]);
+      if (p.left >= 0 && p.right >= 0) merges_.prefetch(p.left, p.right);
+    }
+    if (k >= 2 * kAhead) {
+      const std::size_t i = k - 2 * kAhead;
+      const Pending& p = ring[i % kRing];
+      if (p.left >= 0 && p.right >= 0 && p.merged >= 0)
+        merges_.insert(p.left, p.right, Merge{static_cast<std::int32_t>(i), p.merged});
+    }
   }
 }
 

@@ -15,22 +15,23 @@
 #include <vector>
 
 #include "tokenizer/flat_map.h"
+#include "tokenizer/huge_array.h"
 
 namespace kvlm::tok {
 
 // Vocab strings and merges as tokenizer.json spells them, gathered by the loader.
 struct BpeSource {
-  std::string vocab_blob;  // every vocab string, back to back
+  HugeArray<char> vocab_blob;  // every vocab string, back to back
   struct Entry {
     std::uint32_t offset, length;
     std::int32_t id;
   };
-  std::vector<Entry> vocab;
-  std::string merge_blob;  // each merge as left then right, back to back
+  HugeArray<Entry> vocab;
+  HugeArray<char> merge_blob;  // each merge as left then right, back to back
   struct MergeItem {
     std::uint32_t offset, left_length, right_length;
   };
-  std::vector<MergeItem> merges;
+  HugeArray<MergeItem> merges;
   std::string unk_token;
   bool has_unk = false;
   bool byte_fallback = false;
@@ -66,7 +67,7 @@ class BpeModel {
   void merge_small(std::vector<std::int32_t>& symbols) const;
   void merge_large(std::vector<std::int32_t>& symbols) const;
 
-  std::string blob_;
+  HugeArray<char> blob_;  // the vocab strings
   std::vector<std::uint32_t> offsets_, lengths_;
   StringIdMap map_;
   MergeMap merges_;

@@ -1,5 +1,7 @@
 #include "tokenizer/json_scan.h"
 
+#include <cstring>
+
 #include "kvlm/error.h"
 #include "tokenizer/utf8.h"
 
@@ -31,25 +33,63 @@ int hex_value(char c) {
 
 }  // namespace
 
+namespace {
+
+struct StringSink {
+  std::string& s;
+  void append(const char* p, std::size_t n) { s.append(p, n); }
+  void push(char c) { s += c; }
+  void code_point(std::uint32_t cp) { utf8::append_code_point(cp, s); }
+};
+
+struct RawSink {
+  char* p;
+  std::size_t n = 0;
+  void append(const char* src, std::size_t len) {
+    std::memcpy(p + n, src, len);
+    n += len;
+  }
+  void push(char c) { p[n++] = c; }
+  void code_point(std::uint32_t cp) {
+    std::string tmp;
+    utf8::append_code_point(cp, tmp);
+    append(tmp.data(), tmp.size());
+  }
+};
+
+}  // namespace
+
 void JsonScanner::read_string(std::string& out) {
+  StringSink sink{out};
+  read_string_to(sink);
+}
+
+std::size_t JsonScanner::read_string(char* out) {
+  RawSink sink{out};
+  read_string_to(sink);
+  return sink.n;
+}
+
+template <class Sink>
+void JsonScanner::read_string_to(Sink& out) {
   expect('"');
   for (;;) {
     const std::size_t start = pos_;
     while (pos_ < text_.size() && text_[pos_] != '"' && text_[pos_] != '\\') ++pos_;
-    out.append(text_.substr(start, pos_ - start));
+    out.append(text_.data() + start, pos_ - start);
     if (pos_ >= text_.size()) fail("unterminated string");
     if (text_[pos_++] == '"') return;
     if (pos_ >= text_.size()) fail("unterminated string");
     const char e = text_[pos_++];
     switch (e) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"': out.push('"'); break;
+      case '\\': out.push('\\'); break;
+      case '/': out.push('/'); break;
+      case 'b': out.push('\b'); break;
+      case 'f': out.push('\f'); break;
+      case 'n': out.push('\n'); break;
+      case 'r': out.push('\r'); break;
+      case 't': out.push('\t'); break;
       case 'u': {
         auto read_hex4 = [&]() -> std::uint32_t {
           if (pos_ + 4 > text_.size()) fail("truncated \\u escape");
@@ -72,7 +112,7 @@ void JsonScanner::read_string(std::string& out) {
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           fail("lone surrogate");
         }
-        utf8::append_code_point(cp, out);
+        out.code_point(cp);
         break;
       }
       default:

@@ -30,6 +30,10 @@ class JsonScanner {
 
   // Appends the decoded string that comes next to `out`.
   void read_string(std::string& out);
+  // Writes the decoded string that comes next to `out` and returns its
+  // length; `out` must have room for the raw (escaped) string, which is never
+  // shorter than the decoded one.
+  std::size_t read_string(char* out);
   std::int64_t read_integer();
   // Skips the value that comes next and returns its raw text.
   std::string_view skip_value();
@@ -44,6 +48,8 @@ class JsonScanner {
 
  private:
   void skip_string();
+  template <class Sink>
+  void read_string_to(Sink& sink);
 
   std::string_view text_;
   std::string source_;

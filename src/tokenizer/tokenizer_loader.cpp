@@ -1,6 +1,7 @@
 // Loading tokenizer.json: a targeted scan of model.vocab / model.merges (the
 // bulk of the file) and nlohmann::json for every other, small, section.
 #include <cstdio>
+#include <cstring>
 
 #include "io/json_file.h"
 #include "kvlm/error.h"
@@ -27,58 +28,73 @@ struct ModelSection {
   std::string type = "BPE";
 };
 
-void scan_vocab(JsonScanner& s, tok::BpeSource& bpe) {
-  bpe.vocab_blob.reserve(2 << 20);
-  std::string key;
+// The vocab and merges tables are sized by the file length (each entry takes
+// at least 4 bytes of JSON, and decoded strings are never longer than their
+// JSON), reserved as address space and only touched as they fill.
+void scan_vocab(JsonScanner& s, tok::BpeSource& bpe, std::size_t file_size) {
+  bpe.vocab_blob = tok::HugeArray<char>(file_size);
+  bpe.vocab = tok::HugeArray<tok::BpeSource::Entry>(file_size / 4 + 1);
   bool first = true;
   s.expect('{');
-  while (s.next_key(key, first)) {
+  for (;;) {
+    if (s.accept('}')) break;
+    if (!first) s.expect(',');
+    first = false;
+    // Keys are decoded straight into the blob.
+    const std::size_t start = bpe.vocab_blob.size();
+    const std::size_t length = s.read_string(bpe.vocab_blob.reserve_more(0));
+    bpe.vocab_blob.grow_by(length);
+    s.expect(':');
     const std::int64_t id = s.read_integer();
     if (id < 0 || id > INT32_MAX) s.fail("vocab id out of range");
-    bpe.vocab.push_back({static_cast<std::uint32_t>(bpe.vocab_blob.size()), static_cast<std::uint32_t>(key.size()),
+    bpe.vocab.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length),
                          static_cast<std::int32_t>(id)});
-    bpe.vocab_blob += key;
   }
 }
 
-void scan_merges(JsonScanner& s, tok::BpeSource& bpe) {
-  bpe.merge_blob.reserve(4 << 20);
-  std::string left, right;
+void scan_merges(JsonScanner& s, tok::BpeSource& bpe, std::size_t file_size) {
+  bpe.merge_blob = tok::HugeArray<char>(file_size);
+  bpe.merges = tok::HugeArray<tok::BpeSource::MergeItem>(file_size / 4 + 1);
+  auto& blob = bpe.merge_blob;
   bool first = true;
   s.expect('[');
   while (s.next_element(first)) {
-    left.clear();
-    right.clear();
+    const std::size_t start = blob.size();
+    std::size_t left_length = 0, total = 0;
     if (s.peek() == '[') {  // tokenizers >= 0.20: ["left", "right"]
       s.expect('[');
-      s.read_string(left);
+      left_length = s.read_string(blob.reserve_more(0));
+      blob.grow_by(left_length);
       s.expect(',');
-      s.read_string(right);
+      const std::size_t right_length = s.read_string(blob.reserve_more(0));
+      blob.grow_by(right_length);
       s.expect(']');
-    } else {  // "left right"
-      s.read_string(left);
-      const auto space = left.find(' ');
-      if (space == std::string::npos) s.fail("merge \"" + left + "\" is not two space-separated tokens");
-      right = left.substr(space + 1);
-      left.resize(space);
+      total = left_length + right_length;
+    } else {  // "left right": drop the space
+      char* p = blob.reserve_more(0);
+      const std::size_t n = s.read_string(p);
+      const char* space = static_cast<const char*>(std::memchr(p, ' ', n));
+      if (space == nullptr) s.fail("merge \"" + std::string(p, n) + "\" is not two space-separated tokens");
+      left_length = static_cast<std::size_t>(space - p);
+      std::memmove(p + left_length, p + left_length + 1, n - left_length - 1);
+      total = n - 1;
+      blob.grow_by(total);
     }
-    bpe.merges.push_back({static_cast<std::uint32_t>(bpe.merge_blob.size()), static_cast<std::uint32_t>(left.size()),
-                          static_cast<std::uint32_t>(right.size())});
-    bpe.merge_blob += left;
-    bpe.merge_blob += right;
+    bpe.merges.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(left_length),
+                          static_cast<std::uint32_t>(total - left_length)});
   }
 }
 
-ModelSection scan_model(JsonScanner& s, const std::string& source) {
+ModelSection scan_model(JsonScanner& s, const std::string& source, std::size_t file_size) {
   ModelSection m;
   std::string key;
   bool first = true;
   s.expect('{');
   while (s.next_key(key, first)) {
     if (key == "vocab" && s.peek() == '{') {
-      scan_vocab(s, m.bpe);
+      scan_vocab(s, m.bpe, file_size);
     } else if (key == "merges" && s.peek() == '[') {
-      scan_merges(s, m.bpe);
+      scan_merges(s, m.bpe, file_size);
     } else {
       const nlohmann::json v = parse_span(s.skip_value(), source, "model." + key);
       if (key == "type") {
@@ -125,7 +141,7 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
   while (s.next_key(key, first)) {
     if (key == "model") {
       if (s.peek() != '{') s.fail("\"model\" is not an object");
-      model = scan_model(s, source);
+      model = scan_model(s, source, text.size());
     } else if (key == "normalizer") {
       normalizer = parse_span(s.skip_value(), source, key);
     } else if (key == "pre_tokenizer") {
