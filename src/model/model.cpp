@@ -18,6 +18,9 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
   impl->options = options;
   impl->kernels = &kernels_for(selected_isa());
   impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && !is_package_file(path))
+    throw Error(path.string() + " is neither a model directory nor a .kvlm package");
   if (is_package_file(path)) {
     auto package = std::make_shared<const PackageFile>(path);
     const auto& header = package->header();
