@@ -22,6 +22,12 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg round_to_bf16(reg a) {
+    const __m512i u = _mm512_castps_si512(a);
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u))));
+  }
   static float sum(reg a) { return _mm512_reduce_add_ps(a); }
   static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
   static void store(f16_t* p, reg a) {
@@ -36,10 +42,50 @@ struct Avx512 {
   }
 };
 
+// bf16 weights with vdpbf16ps: 32 activations are rounded to bf16 pairs
+// (vcvtne2ps2bf16, round to nearest even) and each instruction does 32
+// multiply-adds into 16 f32 lanes.
+template <int R, int C>
+void bf16_tile(const float* x, std::size_t x_stride, const bf16_t* w, std::size_t in, float* y, std::size_t y_stride) {
+  __m512 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 32 <= in; i += 32) {
+    __m512bh xv[C];
+    for (int c = 0; c < C; ++c) {
+      const float* xc = x + std::size_t(c) * x_stride + i;
+      xv[c] = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(xc + 16), _mm512_loadu_ps(xc));
+    }
+    for (int r = 0; r < R; ++r) {
+      const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + std::size_t(r) * in + i);
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], wv, xv[c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      float tail = 0.0f;
+      for (std::size_t k = i; k < in; ++k)
+        tail += activation_as<bf16_t>(x[std::size_t(c) * x_stride + k]) * to_f32(w[std::size_t(r) * in + k]);
+      y[std::size_t(c) * y_stride + std::size_t(r)] = _mm512_reduce_add_ps(acc[r][c]) + tail;
+    }
+}
+
+void matmul_bf16_dot(const float* x, std::size_t x_stride, std::size_t tokens, const bf16_t* w, std::size_t in,
+                     std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
+  for_each_tile<4, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+    bf16_tile<R, C>(x + t * x_stride, x_stride, w + r * in, in, y + t * y_stride + r, y_stride);
+  });
+}
+
 }  // namespace avx512_isa
 
 const KernelTable& kernel_table_avx512() {
-  static const KernelTable table = avx512_isa::make_table<avx512_isa::Avx512>(Isa::avx512);
+  static const KernelTable table = [] {
+    KernelTable t = avx512_isa::make_table<avx512_isa::Avx512>(Isa::avx512);
+    t.matmul_bf16 = &avx512_isa::matmul_bf16_dot;
+    return t;
+  }();
   return table;
 }
 

@@ -27,6 +27,10 @@ struct Generic {
     for (std::size_t i = 0; i < width; ++i) r.v[i] = to_f32(p[i]);
     return r;
   }
+  static reg round_to_bf16(reg a) {
+    for (float& e : a.v) e = bf16_to_f32(f32_to_bf16(e));
+    return a;
+  }
   static reg fmadd(const reg& a, const reg& b, reg c) {
     for (std::size_t i = 0; i < width; ++i) c.v[i] += a.v[i] * b.v[i];
     return c;

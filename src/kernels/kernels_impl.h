@@ -40,6 +40,18 @@ inline void store_one(float* p, float v) { *p = v; }
 inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
 inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 
+// bf16 weights multiply activations rounded to bf16: the AVX-512 kernel uses
+// vdpbf16ps (bf16 x bf16 pairs, f32 sums, twice the FMA rate), and every ISA
+// and the reference path round the same way so they agree.
+template <class W>
+constexpr bool kRoundsActivations = std::is_same_v<W, bf16_t>;
+
+template <class W>
+inline float activation_as(float x) {
+  if constexpr (kRoundsActivations<W>) return bf16_to_f32(f32_to_bf16(x));
+  return x;
+}
+
 // One register tile: R weight rows x C tokens, full width then a scalar tail.
 template <class V, int R, int C, class W>
 inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::size_t in, float* y,
@@ -52,14 +64,16 @@ inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::s
     typename V::reg wv[R];
     for (int r = 0; r < R; ++r) wv[r] = V::load(w + std::size_t(r) * in + i);
     for (int c = 0; c < C; ++c) {
-      const typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
+      typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
+      if constexpr (kRoundsActivations<W>) xv = V::round_to_bf16(xv);
       for (int r = 0; r < R; ++r) acc[r][c] = V::fmadd(wv[r], xv, acc[r][c]);
     }
   }
   for (int r = 0; r < R; ++r) {
     for (int c = 0; c < C; ++c) {
       float tail = 0.0f;
-      for (std::size_t k = i; k < in; ++k) tail += x[std::size_t(c) * x_stride + k] * to_f32(w[std::size_t(r) * in + k]);
+      for (std::size_t k = i; k < in; ++k)
+        tail += activation_as<W>(x[std::size_t(c) * x_stride + k]) * to_f32(w[std::size_t(r) * in + k]);
       y[std::size_t(c) * y_stride + std::size_t(r)] = V::sum(acc[r][c]) + tail;
     }
   }

@@ -30,9 +30,11 @@ float weight_at(const WeightMatrix& m, std::size_t r, std::size_t c) {
 }
 
 // y = W x (+ b). Quantized weights multiply int8-quantized activations (one
-// scale per token), as the quantized kernels do by design.
+// scale per token) and bf16 weights bf16-rounded ones, as the kernels do by design.
 std::vector<float> linear(const WeightMatrix& w, const std::vector<float>& x, const std::vector<float>& b) {
   std::vector<float> input = x;
+  if (w.dtype == DType::bf16)  // bf16 weights multiply bf16-rounded activations (kernels_impl.h)
+    for (float& v : input) v = bf16_to_f32(f32_to_bf16(v));
   if (is_quantized(w.dtype)) {
     std::vector<std::int8_t> q(x.size());
     float scale = 0.0f;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -61,8 +62,12 @@ void check_matmul(const KernelTable& k) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
             continue;
           }
+          // bf16 weights multiply activations rounded to bf16 (kernels_impl.h).
           double ref = 0;
-          for (std::size_t i = 0; i < in; ++i) ref += double(x[t * in + i]) * double(to_f32(w[r * in + i]));
+          for (std::size_t i = 0; i < in; ++i) {
+            const float xi = std::is_same_v<W, bf16_t> ? bf16_to_f32(f32_to_bf16(x[t * in + i])) : x[t * in + i];
+            ref += double(xi) * double(to_f32(w[r * in + i]));
+          }
           EXPECT_NEAR(y[t * rows + r], ref, 1e-5 * (1 + std::sqrt(double(in)))) << "in=" << in << " t=" << t << " r=" << r;
         }
     }
