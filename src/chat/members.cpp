@@ -420,22 +420,18 @@ Value get_item(const Value& obj, const Value& key) {
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {
   if (obj.is_undefined()) fail(obj.undefined_hint());
-  // A non-integer bound is a TypeError, which jinja2's getitem turns into Undefined.
-  bool bad_index = false;
-  auto index = [&bad_index](const Value& v) -> std::optional<std::int64_t> {
+  // Jinja2 compiles a slice to a plain Python subscript (not environment.getitem),
+  // so bad bounds and unsliceable objects are TypeErrors, not Undefined.
+  auto index = [](const Value& v) -> std::optional<std::int64_t> {
     if (v.is_none()) return std::nullopt;  // also what an omitted bound evaluates to
-    if (v.is_undefined()) fail("slice indices must be integers or None");
-    if (!v.is_int() && !v.is_bool()) {
-      bad_index = true;
-      return std::nullopt;
-    }
+    if (!v.is_int() && !v.is_bool()) fail("slice indices must be integers or None or have an __index__ method");
     return v.as_int();
   };
+  if (obj.is_dict()) fail("unhashable type: 'slice'");
+  if (!obj.is_list() && !obj.is_string()) fail("'" + obj.type_name() + "' object is not subscriptable");
   const auto o_start = index(start), o_stop = index(stop), o_step = index(step);
-  if (bad_index) return Value::undefined("slice indices must be integers or None");
   const std::int64_t st = o_step.value_or(1);
   if (st == 0) fail("slice step cannot be zero");
-  if (!obj.is_list() && !obj.is_string()) return Value::undefined(std::string("'").append(object_type(obj)).append("' is not sliceable"));
   std::vector<char32_t> cps;
   if (obj.is_string()) cps = decode_utf8(obj.as_string());
   const auto n = static_cast<std::int64_t>(obj.is_string() ? cps.size() : obj.as_list().items.size());

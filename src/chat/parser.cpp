@@ -85,6 +85,12 @@ class Parser {
     if (cur().type != T::BlockEnd) error("expected end of statement block, got '" + describe(cur()) + "'");
     next();
   }
+  // Ends the head of a block statement; Jinja2's parse_statements allows a
+  // Python-style colon there ("{% if x: %}").
+  void expect_body_start() {
+    if (is_op(":")) next();
+    expect_block_end();
+  }
 
   struct DepthGuard {
     Parser& p;
@@ -151,7 +157,7 @@ class Parser {
     if (name == "generation") {  // transformers' AssistantTracker: renders its body
       auto s = make_stmt(Stmt::Kind::Scope, t.line);
       next();
-      expect_block_end();
+      expect_body_start();
       s->body = subparse({"endgeneration"});
       end_tag();
       return s;
@@ -168,15 +174,15 @@ class Parser {
     auto s = make_stmt(Stmt::Kind::If, cur().line);
     next();
     while (true) {
-      ExprPtr cond = parse_tuple(false, true, {}, false);
-      expect_block_end();
+      ExprPtr cond = parse_tuple(false, false, {}, false);
+      expect_body_start();
       Body body = subparse({"elif", "else", "endif"});
       s->branches.emplace_back(std::move(cond), std::move(body));
       const std::string tag = cur().text;
       next();
       if (tag == "elif") continue;
       if (tag == "else") {
-        expect_block_end();
+        expect_body_start();
         s->else_body = subparse({"endif"});
         end_tag();
       } else {
@@ -214,13 +220,13 @@ class Parser {
       s->filter = parse_expression(true);
     }
     if (is_name("recursive")) error("recursive loops are not supported");
-    expect_block_end();
+    expect_body_start();
     ++loop_depth_;
     s->body = subparse({"endfor", "else"});
     --loop_depth_;
     if (cur().text == "else") {
       next();
-      expect_block_end();
+      expect_body_start();
       s->else_body = subparse({"endfor"});
     }
     end_tag();
@@ -254,7 +260,7 @@ class Parser {
     if (s->unpack || !s->attribute.empty()) error("expected '='");
     s->kind = Stmt::Kind::SetBlock;
     s->filter = parse_filter_chain();
-    expect_block_end();
+    expect_body_start();
     s->body = subparse({"endset"});
     end_tag();
     return s;
@@ -274,7 +280,7 @@ class Parser {
     node = parse_filter(std::move(node), true);
     while (is_op("|")) node = parse_filter(std::move(node));
     s->filter = std::move(node);
-    expect_block_end();
+    expect_body_start();
     s->body = subparse({"endfilter"});
     end_tag();
     return s;
@@ -297,7 +303,7 @@ class Parser {
       s->params.emplace_back(std::move(pname), std::move(def));
     }
     next();
-    expect_block_end();
+    expect_body_start();
     const int saved_loops = loop_depth_;
     loop_depth_ = 0;
     s->body = subparse({"endmacro"});
@@ -701,7 +707,6 @@ class Parser {
     if (!start_inline) expect_op("|");
     auto e = make_expr(Expr::Kind::Filter, line);
     e->name = dotted_name();
-    if (!find_filter(e->name)) fail("line " + std::to_string(line) + ": no filter named '" + e->name + "'");
     if (is_op("(")) e->args = parse_call_args();
     e->items.push_back(std::move(node));
     return e;
@@ -717,7 +722,6 @@ class Parser {
     auto e = make_expr(Expr::Kind::Test, line);
     e->name = dotted_name();
     e->negated = negated;
-    if (!find_test(e->name)) fail("line " + std::to_string(line) + ": no test named '" + e->name + "'");
     if (is_op("(")) {
       e->args = parse_call_args();
     } else if ((cur().type == T::Name || cur().type == T::String || cur().type == T::Int || cur().type == T::Float ||
@@ -731,11 +735,59 @@ class Parser {
   }
 };
 
+// Unknown filters and tests are compile-time errors in Jinja2 except inside an
+// `if` statement or an inline if-expression (a "soft" frame, which lets
+// `{% if 'x' is filter %}` guard a use); there they fail only when run. A
+// loop body or else, macro or block-set body starts a fresh, non-soft frame.
+void check_names(const Expr* e, bool soft) {
+  if (!e) return;
+  if (e->kind == Expr::Kind::Condition) soft = true;
+  if (!soft && e->kind == Expr::Kind::Filter && !find_filter(e->name))
+    fail("line " + std::to_string(e->line) + ": no filter named '" + e->name + "'");
+  if (!soft && e->kind == Expr::Kind::Test && !find_test(e->name))
+    fail("line " + std::to_string(e->line) + ": no test named '" + e->name + "'");
+  for (const auto& x : e->items) check_names(x.get(), soft);
+  for (const auto& x : e->args.positional) check_names(x.get(), soft);
+  for (const auto& kv : e->args.keywords) check_names(kv.second.get(), soft);
+}
+
+void check_names(const Body& body, bool soft) {
+  for (const auto& s : body) {
+    check_names(s->expr.get(), soft);
+    switch (s->kind) {
+      case Stmt::Kind::If:
+        for (const auto& [cond, branch] : s->branches) {
+          check_names(cond.get(), true);
+          check_names(branch, true);
+        }
+        check_names(s->else_body, true);
+        break;
+      case Stmt::Kind::For:
+        check_names(s->filter.get(), false);
+        check_names(s->body, false);
+        check_names(s->else_body, false);
+        break;
+      case Stmt::Kind::Macro:
+        for (const auto& p : s->params) check_names(p.second.get(), soft);
+        check_names(s->body, false);
+        break;
+      case Stmt::Kind::SetBlock:
+      case Stmt::Kind::FilterBlock:
+        check_names(s->filter.get(), soft);
+        check_names(s->body, false);
+        break;
+      default: check_names(s->body, soft);
+    }
+  }
+}
+
 }  // namespace
 
 Template parse_template(std::string_view source, const LexerOptions& options) {
   Parser parser(tokenize(source, options));
-  return parser.parse();
+  Template t = parser.parse();
+  check_names(t.body, false);
+  return t;
 }
 
 }  // namespace kvlm::chat

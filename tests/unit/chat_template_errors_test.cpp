@@ -44,9 +44,15 @@ TEST(ChatTemplateErrors, SyntaxErrors) {
 }
 
 TEST(ChatTemplateErrors, UnknownFilterOrTestFailsAtParseTime) {
-  // As in Jinja2, even in a branch that never runs.
-  expect_error("{% if false %}{{ x | frobnicate }}{% endif %}", "no filter named 'frobnicate'");
+  // As in Jinja2: at parse time, even in a loop that never runs; inside an
+  // `if` or an inline if-expression only when evaluated.
+  expect_error("{% for x in [] %}{{ x | frobnicate }}{% endfor %}", "no filter named 'frobnicate'");
   expect_error("{{ x is frobnicated }}", "no test named 'frobnicated'");
+  expect_error("{% if true %}{% for x in [] %}{{ x | frobnicate }}{% endfor %}{% endif %}", "no filter named");
+  EXPECT_EQ(ChatTemplate::from_string("{% if false %}{{ x | frobnicate }}{% endif %}{{ 1 if true else x is nada }}")
+                .render(ojson::array(), false),
+            "1");
+  expect_error("{% if true %}{{ x | frobnicate }}{% endif %}", "no filter named 'frobnicate'");
 }
 
 TEST(ChatTemplateErrors, RaiseException) {

@@ -105,7 +105,10 @@ const CommandRegistration registration{
         if (o->messages_file.empty() && !o->jsonl) throw Error("template: give --messages FILE.json or --jsonl");
         const ChatTemplate tmpl = ChatTemplate::load(o->model);
         RenderOptions base;
-        if (!o->date.empty()) base.date = o->date;
+        if (!o->date.empty()) {
+          base.date = o->date;
+          ChatTemplate::from_string("").render(ojson::array(), false, base);  // rejects a bad date up front
+        }
         return o->jsonl ? run_jsonl(tmpl, base) : run_messages(tmpl, *o, base);
       };
     }};
