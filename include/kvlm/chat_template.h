@@ -16,6 +16,8 @@
 
 namespace kvlm {
 
+class ModelFiles;
+
 namespace chat {
 struct Template;
 }
@@ -41,6 +43,8 @@ class ChatTemplate {
   // come from tokenizer_config.json (a string or {"content": ...}).
   // Throws kvlm::Error when there is no template or it does not parse.
   static ChatTemplate load(const std::filesystem::path& model_dir);
+  // The same from a HF directory or a .kvlm package.
+  static ChatTemplate load(const ModelFiles& files);
 
   // Parses `source`; special tokens left unset are undefined in the template.
   static ChatTemplate from_string(std::string source, std::optional<std::string> bos_token = std::nullopt,

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
+#include <iosfwd>
 #include <memory>
 
 #include "kvlm/dtype.h"
@@ -34,6 +36,17 @@ class State {
   void reset() { length_ = 0; }
   // Forgets every position >= pos (rewind); pos must be <= length().
   void truncate(int pos);
+
+  // Saves the shape, cache dtype, length and the used cache rows (a small
+  // header: magic "KVLMSTAT", version, shape, dtype, length; then per layer and
+  // KV head the first length() rows of keys, then of values). Defined in
+  // src/generate/state_io.cpp.
+  void save(std::ostream& out) const;
+  void save(const std::filesystem::path& file) const;
+  // Reads a saved State; throws Error on a wrong magic or version, an invalid
+  // shape or dtype, a length above max_ctx, or truncated data.
+  static State load(std::istream& in);
+  static State load(const std::filesystem::path& file);
 
   // Cache layout (num_layers, 1, num_kv_heads, max_ctx, head_dim), elements
   // of cache_dtype(). Raw pointers to the start of one layer.

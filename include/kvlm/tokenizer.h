@@ -18,6 +18,8 @@
 
 namespace kvlm {
 
+class ModelFiles;
+
 struct EncodeOptions {
   // Adds the post-processor's tokens (the BOS of Llama 3 / Llama 2 / Gemma).
   bool add_special = true;
@@ -33,6 +35,9 @@ class Tokenizer {
   // (bos/eos names). `path` may also name a tokenizer.json file directly.
   // Throws kvlm::Error naming the file and field at fault.
   static std::shared_ptr<const Tokenizer> load(const std::filesystem::path& path);
+  // Loads tokenizer.json (+ tokenizer_config.json) of a HF directory or a
+  // .kvlm package. Throws kvlm::Error when the model carries no tokenizer.json.
+  static std::shared_ptr<const Tokenizer> load(const ModelFiles& files);
 
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;

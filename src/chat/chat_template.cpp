@@ -9,17 +9,10 @@
 #include "chat/interpreter.h"
 #include "chat/parser.h"
 #include "kvlm/error.h"
+#include "kvlm/model_files.h"
 
 namespace kvlm {
 namespace {
-
-std::optional<std::string> read_file(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) return std::nullopt;
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 // An added token in tokenizer_config.json: "<bos>" or {"content": "<bos>", ...}.
 std::optional<std::string> token_string(const nlohmann::ordered_json& cfg, const char* key) {
@@ -84,23 +77,32 @@ ChatTemplate ChatTemplate::from_string(std::string source, std::optional<std::st
 ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
   if (!std::filesystem::is_directory(model_dir))
     throw Error("chat template: " + model_dir.string() + " is not a model directory");
+  return load(ModelFiles::open(model_dir));
+}
+
+ChatTemplate ChatTemplate::load(const ModelFiles& files) {
+  const std::filesystem::path& model_dir = files.path();
+  // Names a carried file in errors: DIR/name for a directory, PACKAGE:name for a package.
+  const auto where = [&](const char* name) {
+    return files.is_package() ? model_dir.string() + ":" + name : (model_dir / name).string();
+  };
   nlohmann::ordered_json cfg = nlohmann::ordered_json::object();
-  const auto cfg_path = model_dir / "tokenizer_config.json";
-  if (auto text = read_file(cfg_path)) {
+  const std::string cfg_path = where("tokenizer_config.json");
+  if (auto text = files.read("tokenizer_config.json")) {
     cfg = nlohmann::ordered_json::parse(*text, nullptr, false);
-    if (cfg.is_discarded() || !cfg.is_object()) throw Error(cfg_path.string() + ": not a JSON object");
+    if (cfg.is_discarded() || !cfg.is_object()) throw Error(cfg_path + ": not a JSON object");
   }
-  std::optional<std::string> source = read_file(model_dir / "chat_template.jinja");
+  std::optional<std::string> source = files.read("chat_template.jinja");
   if (!source) {
-    const auto json_path = model_dir / "chat_template.json";
-    if (auto text = read_file(json_path)) {
+    const std::string json_path = where("chat_template.json");
+    if (auto text = files.read("chat_template.json")) {
       const auto j = nlohmann::ordered_json::parse(*text, nullptr, false);
       if (j.is_discarded() || !j.is_object() || !j.contains("chat_template"))
-        throw Error(json_path.string() + ": expected an object with \"chat_template\"");
-      source = template_from_config(j["chat_template"], json_path.string());
+        throw Error(json_path + ": expected an object with \"chat_template\"");
+      source = template_from_config(j["chat_template"], json_path);
     }
   }
-  if (!source && cfg.contains("chat_template")) source = template_from_config(cfg["chat_template"], cfg_path.string());
+  if (!source && cfg.contains("chat_template")) source = template_from_config(cfg["chat_template"], cfg_path);
   if (!source)
     throw Error("chat template: " + model_dir.string() +
                 " has no chat_template.jinja and no chat_template in tokenizer_config.json");

@@ -5,6 +5,7 @@
 
 #include "io/json_file.h"
 #include "kvlm/error.h"
+#include "kvlm/model_files.h"
 #include "tokenizer/json_scan.h"
 #include "tokenizer/tokenizer_impl.h"
 
@@ -251,6 +252,16 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
   for (const std::int32_t id : impl->post_processor.suffix)
     if (id < 0 || id >= size || !impl->flags[std::size_t(id)]) throw Error(source + ": post_processor id " + std::to_string(id) + " is not in the vocabulary");
   return impl;
+}
+
+std::shared_ptr<const Tokenizer> Tokenizer::load(const ModelFiles& files) {
+  if (!files.is_package()) return load(files.path());
+  const std::string source = files.path().string() + ":tokenizer.json";
+  const std::optional<std::string> text = files.read("tokenizer.json");
+  if (!text) throw Error(files.path().string() + " carries no tokenizer.json");
+  const std::optional<std::string> config = files.read("tokenizer_config.json");
+  return std::shared_ptr<const Tokenizer>(new Tokenizer(
+      parse_tokenizer(*text, source, config ? &*config : nullptr, files.path().string() + ":tokenizer_config.json")));
 }
 
 }  // namespace kvlm

@@ -1,4 +1,4 @@
-// kvlm run: prefill a prompt and decode greedily, printing text or one JSON object.
+// kvlm run: prefill a prompt and generate, printing text (or ids for --ids) or one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,7 +8,10 @@
 #include <set>
 
 #include "command.h"
+#include "generation_options.h"
 #include "kvlm/error.h"
+#include "kvlm/providers.h"
+#include "kvlm/session.h"
 #include "model_options.h"
 
 namespace kvlm::cli {
@@ -51,13 +54,14 @@ nlohmann::json top_k(const float* logits, std::size_t n, std::size_t k) {
   return out;
 }
 
-std::int32_t argmax(const float* logits, std::size_t n) {
-  return std::int32_t(std::max_element(logits, logits + n) - logits);
-}
-
 struct RunOptions {
   ModelOptions model;
+  SamplingFlags sampling;
   std::string ids;
+  std::string prompt;
+  bool chat = false;
+  std::string system;
+  std::string date;
   int max_new = 128;
   int ctx = 0;
   bool json = false;
@@ -67,71 +71,95 @@ struct RunOptions {
 };
 
 int run(const RunOptions& o) {
+  if (o.ids.empty() && o.prompt.empty()) throw Error("no prompt: give -p TEXT or --ids 1,2,3");
+  if (!o.ids.empty() && !o.prompt.empty()) throw Error("give either -p or --ids, not both");
+  if (o.chat && o.prompt.empty()) throw Error("--chat needs -p TEXT");
+  if (!o.system.empty() && !o.chat) throw Error("--system needs --chat");
+  const auto path = resolve_model(o.model.model);
   const auto t_load = Clock::now();
-  const auto model = Model::load(o.model.model, o.model.load_options());
+  SessionOptions so;
+  so.max_ctx = o.ctx;
+  if (!o.date.empty()) so.date = o.date;
+  Session session = Session::open(path, o.model.load_options(), so);
   const double load_ms = ms_since(t_load);
-  if (o.ids.empty()) throw Error("no prompt: give --ids (text prompts need the tokenizer)");
-  const std::vector<std::int32_t> prompt = parse_ids(o.ids);
-  State state = model->new_state(o.ctx);
-  const std::size_t V = std::size_t(model->config().vocab_size);
-  const auto& eos_list = model->generation_config().eos_token_ids;
-  const std::set<std::int32_t> eos(eos_list.begin(), eos_list.end());
+  const Model& model = session.model();
 
-  const auto t_prefill = Clock::now();
-  std::vector<float> logits =
-      model->forward(prompt, state, o.logits_out.empty() ? LogitsMode::last : LogitsMode::all);
-  const double prefill_ms = ms_since(t_prefill);
+  std::vector<std::int32_t> prompt;
+  if (!o.ids.empty()) {
+    prompt = parse_ids(o.ids);
+  } else if (o.chat) {
+    std::vector<ChatMessage> messages;
+    if (!o.system.empty()) messages.push_back({"system", o.system});
+    messages.push_back({"user", o.prompt});
+    prompt = session.chat_ids(messages, true);
+  } else {
+    if (!session.tokenizer()) throw Error(path.string() + " has no tokenizer.json (use --ids)");
+    prompt = session.tokenizer()->encode(o.prompt);
+  }
+  const std::size_t V = std::size_t(model.config().vocab_size);
+
   if (!o.logits_out.empty()) {
+    // The prefill's logits for every position, on a scratch state.
+    State scratch = model.new_state(o.ctx);
+    const std::vector<float> all = model.forward(prompt, scratch, LogitsMode::all);
     std::ofstream out(o.logits_out, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
+    out.write(reinterpret_cast<const char*>(all.data()), std::streamsize(all.size() * sizeof(float)));
     if (!out) throw Error("cannot write " + o.logits_out);
-    logits.erase(logits.begin(), logits.end() - std::ptrdiff_t(V));
   }
 
-  std::vector<std::int32_t> generated;
+  // --ids keeps its greedy default; text prompts follow generation_config.json.
+  GenerateOptions go;
+  go.max_new_tokens = o.max_new;
+  go.sampling = o.sampling.resolve(model.generation_config(), !o.ids.empty());
+  go.stop = o.sampling.stop;
+  go.ignore_eos = o.ignore_eos;
   nlohmann::json tops = nlohmann::json::array();
-  std::string stop_reason = "length";
-  const auto t_decode = Clock::now();
-  int decode_steps = 0;
-  for (int step = 0; step < o.max_new; ++step) {
-    const std::int32_t next = argmax(logits.data(), V);
-    if (!o.ignore_eos && eos.count(next)) {
-      stop_reason = "eos";
-      break;
-    }
-    generated.push_back(next);
-    if (o.top_logits > 0) tops.push_back(top_k(logits.data(), V, std::size_t(o.top_logits)));
-    if (!o.json) std::printf("%d%s", next, step + 1 < o.max_new ? " " : "\n"), std::fflush(stdout);
-    if (step + 1 == o.max_new || state.length() == state.max_ctx()) break;  // length stop
-    const std::int32_t one[1] = {next};
-    logits = model->forward(one, state, LogitsMode::last);
-    ++decode_steps;
-  }
-  const double decode_ms = ms_since(t_decode);
+  if (o.top_logits > 0)
+    go.logits_hook = [&](std::span<float> logits) { tops.push_back(top_k(logits.data(), V, std::size_t(o.top_logits))); };
+  const bool text_mode = o.ids.empty();
+  int step = 0;
+  if (!o.json && !text_mode)
+    go.on_token = [&](std::int32_t id) {
+      std::printf("%d%s", id, step + 1 < o.max_new ? " " : "\n");
+      std::fflush(stdout);
+      ++step;
+      return true;
+    };
+  if (!o.json && text_mode) go.on_text = [](std::string_view piece) { write_stdout(piece); return true; };
+
+  const GenerateResult r = session.generate_ids(prompt, go);
+  if (o.top_logits > 0) tops.erase(tops.begin() + std::ptrdiff_t(std::min(tops.size(), r.generated_ids.size())), tops.end());
+  const Timings& t = r.timings;
   if (!o.json) {
-    if (!generated.empty() && int(generated.size()) < o.max_new) std::printf("\n");
-    std::fprintf(stderr, "[%s] prompt %zu tokens, prefill %.1f ms, decode %.2f ms/token\n", stop_reason.c_str(),
-                 prompt.size(), prefill_ms, decode_steps ? decode_ms / decode_steps : 0.0);
+    if (text_mode || (!r.generated_ids.empty() && int(r.generated_ids.size()) < o.max_new)) std::printf("\n");
+    std::fprintf(stderr, "[%s] prompt %zu tokens, prefill %.1f ms, decode %.2f ms/token\n",
+                 stop_reason_name(r.stop_reason), prompt.size(), t.prefill_ms, t.decode_ms_per_token());
     return 0;
   }
   nlohmann::json j;
   j["prompt_ids"] = prompt;
-  j["generated_ids"] = generated;
-  j["text"] = "";
-  j["stop_reason"] = stop_reason;
+  j["generated_ids"] = r.generated_ids;
+  j["text"] = r.text;
+  j["stop_reason"] = stop_reason_name(r.stop_reason);
   j["timings"] = {{"load_ms", load_ms},
-                  {"prefill_ms", prefill_ms},
-                  {"prefill_tokens", prompt.size()},
-                  {"decode_ms_per_token", decode_steps ? decode_ms / decode_steps : 0.0}};
+                  {"prefill_ms", t.prefill_ms},
+                  {"prefill_tokens", t.prefill_tokens},
+                  {"first_token_ms", t.first_token_ms},
+                  {"decode_ms_per_token", t.decode_ms_per_token()}};
   if (o.top_logits > 0) j["top_logits"] = tops;
-  std::printf("%s\n", j.dump().c_str());
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   return 0;
 }
 
-const CommandRegistration registration{"run", "Generate from a prompt (greedy)", [](CLI::App& sub) {
+const CommandRegistration registration{"run", "Generate from a prompt (text, chat or token ids)", [](CLI::App& sub) {
   auto o = std::make_shared<RunOptions>();
   o->model.add_to(sub);
-  sub.add_option("--ids", o->ids, "prompt as comma-separated token ids (bypasses the tokenizer)");
+  sub.add_option("-p,--prompt", o->prompt, "prompt text (through the tokenizer, with the BOS)");
+  sub.add_option("--ids", o->ids, "prompt as comma-separated token ids (bypasses the tokenizer; greedy by default)");
+  sub.add_flag("--chat", o->chat, "wrap -p as a user message in the model's chat template");
+  sub.add_option("--system", o->system, "with --chat: a system message");
+  sub.add_option("--date", o->date, "YYYY-MM-DD: the template's today");
+  o->sampling.add_to(sub);
   sub.add_option("-n,--max-new", o->max_new, "maximum new tokens")->check(CLI::NonNegativeNumber);
   sub.add_option("--ctx", o->ctx, "context size (default 512)")->check(CLI::PositiveNumber);
   sub.add_flag("--json", o->json, "print one JSON object");

@@ -15,8 +15,14 @@ struct ModelOptions {
   std::string backend = "cpu";
   int threads = 0;
 
-  void add_to(CLI::App& sub) {
-    sub.add_option("-m,--model", model, "model: a Hugging Face directory or a .kvlm package")->required();
+  // required = false: -m defaults to kv:llama-3.2-1b-instruct (see providers.h).
+  void add_to(CLI::App& sub, bool required = true) {
+    auto* opt = sub.add_option("-m,--model", model,
+                               "model: a Hugging Face directory, a .kvlm package or kv:NAME (under $KVLM_MODELS)");
+    if (required)
+      opt->required();
+    else
+      model = "kv:llama-3.2-1b-instruct";
     sub.add_option("--dtype", dtype,
                    "weights: f16 (default for a HF directory), bf16, f32 (with an f32 KV cache: the "
                    "exactness mode), q8 (int8 per output row) or q4 (int4 groups of 32); a .kvlm package "
