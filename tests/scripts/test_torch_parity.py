@@ -11,6 +11,11 @@ Tolerances, relative to the largest |logit| of the prompt:
   through 3 layers of attention that moves logits by ~1e-3 of their range, so
   the bound is 5e-3. The same bound covers f32 weights run with --dtype f16,
   where the weights are also rounded to f16 on load.
+- --dtype bf16 additionally rounds the activations entering each matmul to
+  bf16 (8 significant bits, as transformers' bf16 inference and llama.cpp's
+  BF16 path do; it lets AVX-512 use vdpbf16ps). Each rounding is a relative
+  error up to 2^-9; summed over the layers that is ~1e-2 of the logit range
+  (measured 7.8e-3 to 9.1e-3), so the bound is 1.5e-2.
 Teacher-forced top-1 (the argmax at each of the 40 positions) must agree 100% in f32."""
 import os
 import sys
@@ -29,7 +34,7 @@ prompt = [int(i) for i in rng.integers(0, 512, size=40)]
 ids = ",".join(map(str, prompt))
 
 # (synth weight dtype, kvlm --dtype, bound)
-MODES = [("f32", "f32", 1e-4), ("bf16", "bf16", 5e-3), ("bf16", "f16", 5e-3), ("f16", "f16", 5e-3),
+MODES = [("f32", "f32", 1e-4), ("bf16", "bf16", 1.5e-2), ("bf16", "f16", 5e-3), ("f16", "f16", 5e-3),
          ("f32", "f16", 5e-3)]
 
 for shape in ["tiny-llama", "tiny-qwen2"]:
