@@ -64,6 +64,7 @@ struct RunOptions {
   std::string date;
   int max_new = 128;
   int ctx = 0;
+  int prefix = 0;
   bool json = false;
   int top_logits = 0;
   bool ignore_eos = false;
@@ -127,6 +128,12 @@ int run(const RunOptions& o) {
     };
   if (!o.json && text_mode) go.on_text = [](std::string_view piece) { write_stdout(piece); return true; };
 
+  if (o.prefix > 0) {
+    // Prefix reuse: prefill the first N ids once, then generate from a clone.
+    if (std::size_t(o.prefix) >= prompt.size()) throw Error("--prefix must be shorter than the prompt");
+    session.prefill(std::span<const std::int32_t>(prompt).first(std::size_t(o.prefix)));
+    session = session.fork();
+  }
   const GenerateResult r = session.generate_ids(prompt, go);
   if (o.top_logits > 0) tops.erase(tops.begin() + std::ptrdiff_t(std::min(tops.size(), r.generated_ids.size())), tops.end());
   const Timings& t = r.timings;
@@ -162,6 +169,8 @@ const CommandRegistration registration{"run", "Generate from a prompt (text, cha
   o->sampling.add_to(sub);
   sub.add_option("-n,--max-new", o->max_new, "maximum new tokens")->check(CLI::NonNegativeNumber);
   sub.add_option("--ctx", o->ctx, "context size (default 512)")->check(CLI::PositiveNumber);
+  sub.add_option("--prefix", o->prefix, "prefill the first N prompt ids once and generate from a clone of that state")
+      ->check(CLI::NonNegativeNumber);
   sub.add_flag("--json", o->json, "print one JSON object");
   sub.add_option("--top-logits", o->top_logits, "with --json: the K best [id, logit] pairs of every step")
       ->check(CLI::NonNegativeNumber);
