@@ -24,7 +24,7 @@ struct SamplingFlags {
 
   void add_to(CLI::App& sub) {
     sub.add_option("--temp", temp, "temperature (0: greedy; default from generation_config.json)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0.0, 100.0));
     sub.add_option("--top-k", top_k, "keep the K most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
     sub.add_option("--top-p", top_p, "nucleus sampling: keep the smallest set with probability >= P")
         ->check(CLI::Range(0.0, 1.0));
