@@ -28,6 +28,12 @@ struct LoadOptions {
   std::optional<DType> dtype;
   Backend backend = Backend::cpu;
   int threads = 0;  // 0: one per hardware core
+  // Weights stored in the compute dtype are used straight from the mmapped
+  // file: loading takes milliseconds. false copies them into anonymous
+  // huge-page memory instead: loading reads the whole file, but decode avoids
+  // the 4 KiB-page TLB misses a file mapping can cost (2-7x slower streaming
+  // measured in this project's VM), like llama.cpp's --no-mmap.
+  bool use_mmap = true;
 };
 
 enum class LogitsMode { last, all };

@@ -9,7 +9,7 @@
 
 namespace kvlm {
 
-PackageFile::PackageFile(const std::filesystem::path& path) : file_(path) {
+PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory) : file_(path), base_(file_.data()) {
   const std::string where = path.string();
   const std::size_t size = file_.size();
   if (size < 16 || std::memcmp(file_.data(), package::kMagic.data(), 8) != 0)
@@ -30,6 +30,12 @@ PackageFile::PackageFile(const std::filesystem::path& path) : file_(path) {
       header_["data_offset"].get<std::uint64_t>() % package::kAlignment != 0)
     throw Error(where + ": package data_offset is invalid");
   data_offset_ = std::size_t(header_["data_offset"].get<std::uint64_t>());
+  if (in_memory) {
+    copy_.emplace(size);
+    std::memcpy(copy_->data(), file_.data(), size);
+    base_ = copy_->data();
+    file_.release(file_.data(), size);
+  }
 }
 
 Blob PackageFile::blob(const nlohmann::json& range, const std::string& what) const {
@@ -41,7 +47,7 @@ Blob PackageFile::blob(const nlohmann::json& range, const std::string& what) con
     throw Error(where + ": [" + std::to_string(offset) + ", +" + std::to_string(bytes) + ") is outside the file of " +
                 std::to_string(file_.size()) + " bytes (truncated?)");
   if (offset % 64 != 0) throw Error(where + ": offset " + std::to_string(offset) + " is not 64-byte aligned");
-  return {file_.data() + offset, std::size_t(bytes)};
+  return {base_ + offset, std::size_t(bytes)};
 }
 
 std::optional<std::string_view> PackageFile::file(const std::string& name) const {

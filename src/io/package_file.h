@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/large_buffer.h"
 #include "core/mapped_file.h"
 
 namespace kvlm {
@@ -21,7 +22,9 @@ struct Blob {
 class PackageFile {
  public:
   // Maps the file and validates magic, version and header. Throws Error.
-  explicit PackageFile(const std::filesystem::path& path);
+  // in_memory: then reads the whole file into huge-page anonymous memory, so
+  // blobs point there (see LoadOptions::use_mmap for why).
+  explicit PackageFile(const std::filesystem::path& path, bool in_memory = false);
 
   const nlohmann::json& header() const { return header_; }
   const std::filesystem::path& path() const { return file_.path(); }
@@ -33,6 +36,8 @@ class PackageFile {
 
  private:
   MappedFile file_;
+  std::optional<LargeBuffer> copy_;
+  const std::byte* base_ = nullptr;  // file_.data() or copy_->data()
   nlohmann::json header_;
   std::size_t data_offset_ = 0;
 };

@@ -22,7 +22,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
   if (std::filesystem::is_regular_file(path, ec) && !is_package_file(path))
     throw Error(path.string() + " is neither a model directory nor a .kvlm package");
   if (is_package_file(path)) {
-    auto package = std::make_shared<const PackageFile>(path);
+    auto package = std::make_shared<const PackageFile>(path, !options.use_mmap);
     const auto& header = package->header();
     const std::string where = path.string();
     impl->config = ModelConfig::parse(header["config"].dump(), where + " (config)");
@@ -40,7 +40,8 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
     impl->config = ModelConfig::load(path);
     impl->generation = GenerationConfig::load(path, impl->config);
     impl->options.dtype = options.dtype.value_or(DType::f16);
-    impl->weights = load_weights(path, impl->config, *impl->options.dtype, *impl->kernels, *impl->pool);
+    impl->weights =
+        load_weights(path, impl->config, *impl->options.dtype, options.use_mmap, *impl->kernels, *impl->pool);
   }
   impl->inv_freq = rope_inverse_frequencies(impl->config);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));

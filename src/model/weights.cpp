@@ -32,8 +32,14 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
 
 class Loader {
  public:
-  Loader(const std::filesystem::path& dir, DType compute, const KernelTable& kernels, ThreadPool& pool, Weights& w)
-      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)), compute_(compute), kernels_(kernels), pool_(pool), w_(w) {
+  Loader(const std::filesystem::path& dir, DType compute, bool use_mmap, const KernelTable& kernels, ThreadPool& pool,
+         Weights& w)
+      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)),
+        compute_(compute),
+        use_mmap_(use_mmap),
+        kernels_(kernels),
+        pool_(pool),
+        w_(w) {
     w_.keep_alive = ckpt_;
   }
 
@@ -52,7 +58,7 @@ class Loader {
     if (is_quantized(compute_)) return quantized(t, std::size_t(rows), std::size_t(cols));
     WeightMatrix m{compute_, std::size_t(rows), std::size_t(cols), nullptr};
     const DType src = to_dtype(t.dtype);
-    if (src == compute_) {
+    if (src == compute_ && use_mmap_) {
       m.data = t.data;
     } else {
       LargeBuffer buf(m.bytes());
@@ -119,6 +125,7 @@ class Loader {
  private:
   std::shared_ptr<SafetensorsCheckpoint> ckpt_;
   DType compute_;
+  bool use_mmap_;
   const KernelTable& kernels_;
   ThreadPool& pool_;
   Weights& w_;
@@ -162,10 +169,10 @@ std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& c) {
   return slots;
 }
 
-Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, const KernelTable& kernels,
-                     ThreadPool& pool) {
+Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, bool use_mmap,
+                     const KernelTable& kernels, ThreadPool& pool) {
   Weights w;
-  Loader load(dir, compute, kernels, pool, w);
+  Loader load(dir, compute, use_mmap, kernels, pool, w);
   const std::vector<WeightSlot> slots = weight_slots(w, c);
   // Validate every tensor before the (slow) conversions start, so a bad file fails fast.
   for (const WeightSlot& slot : slots) {

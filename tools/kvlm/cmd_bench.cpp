@@ -166,6 +166,7 @@ int bench(const BenchOptions& o) {
     std::vector<std::string> args = {"run", "-m", o.model.model, "--ids", "1,2,3,4,5,6,7,8",
                                      "-n", "1", "-t", std::to_string(threads), "--backend", o.model.backend, "--json"};
     if (!o.model.dtype.empty()) args.insert(args.end(), {"--dtype", o.model.dtype});
+    if (o.model.no_mmap) args.push_back("--no-mmap");
     child_rss_mb = spawn_and_time(exe, args).peak_rss_mb;  // warms the page cache
     for (int r = 0; r < o.reps; ++r) {
       const ChildRun run = spawn_and_time(exe, args);

@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string dtype;  // empty: f16 for a HF directory, the stored dtype for a .kvlm package
   std::string backend = "cpu";
   int threads = 0;
+  bool no_mmap = false;
 
   // required = false: -m defaults to kv:llama-3.2-1b-instruct (see providers.h).
   void add_to(CLI::App& sub, bool required = true) {
@@ -29,6 +30,8 @@ struct ModelOptions {
                    "runs as stored")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
     sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
+    sub.add_flag("--no-mmap", no_mmap,
+                 "copy weights into huge-page memory instead of using the file mapping: slower load, faster decode");
     sub.add_option("--backend", backend, "cpu (default) or reference (slow scalar oracle)")
         ->check(CLI::IsMember({"cpu", "reference"}));
   }
@@ -38,6 +41,7 @@ struct ModelOptions {
     if (!dtype.empty()) o.dtype = parse_dtype(dtype);
     o.backend = backend == "reference" ? Backend::reference : Backend::cpu;
     o.threads = threads;
+    o.use_mmap = !no_mmap;
     return o;
   }
 };
