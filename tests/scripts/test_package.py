@@ -28,6 +28,10 @@ for shape in ["tiny-llama", "tiny-qwen2"]:
         a, b = logits(hf, "--dtype", dtype), logits(pkg)
         c.check(a.shape == b.shape and np.array_equal(a, b),
                 f"{shape} {dtype}: package logits differ from the directory's (max {np.abs(a - b).max():.3g})")
+        # --no-mmap copies the same bytes into memory: identical logits.
+        c.check(np.array_equal(b, logits(pkg, "--no-mmap")), f"{shape} {dtype}: --no-mmap changes the package's logits")
+        c.check(np.array_equal(a, logits(hf, "--dtype", dtype, "--no-mmap")),
+                f"{shape} {dtype}: --no-mmap changes the directory's logits")
         c.check(not os.path.exists(pkg + ".tmp"), f"{shape} {dtype}: temporary file left behind")
         info = run([args.kvlm, "info", "-m", pkg]).stdout
         c.check(f"weights:          {dtype}" in info, f"{shape} {dtype}: info does not report the package dtype")
