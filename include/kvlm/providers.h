@@ -28,9 +28,7 @@ std::string model_install_hint();
 std::filesystem::path models_dir();
 
 struct ProviderOptions {
-  int threads = 0;              // 0: one per core
-  std::optional<DType> dtype;   // unset: f16 for a HF directory, as stored for a package
-  Backend backend = Backend::cpu;
+  LoadOptions load;             // dtype, threads, backend of Model::load
   int max_ctx = 0;              // 0: 512, as the CoreML port
   int max_new_tokens = 256;
   bool prefix_reuse = true;     // false: every request prefills from an empty State

@@ -94,11 +94,7 @@ PromptedProvider::~PromptedProvider() = default;
 
 void PromptedProvider::configure(const std::string& model, const ProviderOptions& options) {
   const auto path = resolve_model(model);
-  LoadOptions lo;
-  lo.dtype = options.dtype;
-  lo.threads = options.threads;
-  lo.backend = options.backend;
-  Session s = Session::open(path, lo);
+  Session s = Session::open(path, options.load);
   if (!s.tokenizer()) throw Error(path.string() + " has no tokenizer.json");
   if (!s.chat_template()) throw Error(path.string() + " has no chat template");
   configure(s.shared_model(), s.tokenizer(), s.chat_template(), options);

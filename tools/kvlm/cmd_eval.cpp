@@ -113,10 +113,7 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
   const auto cases = read_pack(pack_path);
   PromptedProvider provider;
   ProviderOptions po;
-  const LoadOptions lo = o.model.load_options();
-  po.dtype = lo.dtype;
-  po.threads = lo.threads;
-  po.backend = lo.backend;
+  po.load = o.model.load_options();
   po.max_ctx = o.ctx;
   po.max_new_tokens = o.max_new;
   if (!o.date.empty()) po.date = o.date;

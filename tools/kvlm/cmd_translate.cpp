@@ -25,10 +25,7 @@ struct ServiceOptions {
 
   ProviderOptions provider_options() const {
     ProviderOptions p;
-    const LoadOptions lo = model.load_options();
-    p.dtype = lo.dtype;
-    p.threads = lo.threads;
-    p.backend = lo.backend;
+    p.load = model.load_options();
     p.max_ctx = ctx;
     p.max_new_tokens = max_new;
     p.prefix_reuse = !no_prefix_reuse;
