@@ -11,6 +11,7 @@ struct Avx2 {
   using reg = __m256;
   static constexpr std::size_t width = 8;
   static constexpr int tile_rows = 4;  // 4x2 accumulators + 4 weights + 1 input of 16 ymm
+  static constexpr int decode_rows = 8;  // rows per one-token tile
   static constexpr int tile_tokens = 2;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg broadcast(float a) { return _mm256_set1_ps(a); }

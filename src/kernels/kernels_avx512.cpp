@@ -12,6 +12,7 @@ struct Avx512 {
   using reg = __m512;
   static constexpr std::size_t width = 16;
   static constexpr int tile_rows = 4;  // 4x4 accumulators + 4 weights + 1 input of 32 zmm
+  static constexpr int decode_rows = 16;  // rows per one-token tile
   static constexpr int tile_tokens = 4;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg broadcast(float a) { return _mm512_set1_ps(a); }
@@ -73,9 +74,13 @@ void bf16_tile(const float* x, std::size_t x_stride, const bf16_t* w, std::size_
 
 void matmul_bf16_dot(const float* x, std::size_t x_stride, std::size_t tokens, const bf16_t* w, std::size_t in,
                      std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
-  for_each_tile<4, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
     bf16_tile<R, C>(x + t * x_stride, x_stride, w + r * in, in, y + t * y_stride + r, y_stride);
-  });
+  };
+  if (tokens == 1)  // decode: more rows in flight, as in kernels_impl.h
+    for_each_tile<Avx512::decode_rows, 1>(tokens, row_begin, row_end, tile);
+  else
+    for_each_tile<4, 4>(tokens, row_begin, row_end, tile);
 }
 
 }  // namespace avx512_isa

@@ -14,6 +14,7 @@ struct Generic {
   using reg = Vec8;
   static constexpr std::size_t width = 8;
   static constexpr int tile_rows = 4;
+  static constexpr int decode_rows = 4;  // rows per one-token tile
   static constexpr int tile_tokens = 2;
   static reg zero() { return reg{}; }
   static reg broadcast(float a) {

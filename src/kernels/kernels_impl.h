@@ -91,6 +91,15 @@ inline void matmul_rows(const float* x, std::size_t x_stride, std::size_t tokens
 template <class V, class W>
 void matmul(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
             std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
+  // Decode (one token) is a pure weight stream: more rows in flight keep more
+  // memory requests outstanding. Prefill reuses each weight over C tokens.
+  if (tokens == 1) {
+    constexpr int D = V::decode_rows;
+    std::size_t r = row_begin;
+    for (; r + D <= row_end; r += D) matmul_tile<V, D, 1>(x, x_stride, w + r * in, in, y + r, y_stride);
+    for (; r < row_end; ++r) matmul_tile<V, 1, 1>(x, x_stride, w + r * in, in, y + r, y_stride);
+    return;
+  }
   constexpr int R = V::tile_rows;
   std::size_t r = row_begin;
   for (; r + R <= row_end; r += R) matmul_rows<V, R>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);

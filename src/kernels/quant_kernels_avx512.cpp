@@ -82,10 +82,16 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
   const auto* wq = static_cast<const std::int8_t*>(w.data);
-  for_each_tile<4, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
     q8_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, wq + r * w.cols, w.cols, w.row_scale + r, w.row_sum + r,
                   y + t * y_stride + r, y_stride);
-  });
+  };
+  // Decode (one token) is a pure weight stream: 16 rows in flight keep more
+  // memory requests outstanding; prefill reuses each weight over 4 tokens.
+  if (tokens == 1)
+    for_each_tile<16, 1>(tokens, row_begin, row_end, tile);
+  else
+    for_each_tile<4, 4>(tokens, row_begin, row_end, tile);
 }
 
 void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
@@ -93,10 +99,14 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t y_stride) {
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
-  for_each_tile<4, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
+  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
     q4_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
                   packed + r * w.cols / 2, w.cols, w.group_scale + r * groups, y + t * y_stride + r, y_stride);
-  });
+  };
+  if (tokens == 1)  // as in matmul_q8: more rows in flight for the decode stream
+    for_each_tile<8, 1>(tokens, row_begin, row_end, tile);
+  else
+    for_each_tile<4, 4>(tokens, row_begin, row_end, tile);
 }
 
 }  // namespace kvlm::avx512_isa

@@ -50,15 +50,15 @@ void check_matmul(const KernelTable& k) {
   // Odd sizes exercise every tile remainder and the scalar tail.
   for (const std::size_t in : {1u, 7u, 16u, 33u, 172u, 256u}) {
     for (const std::size_t tokens : {1u, 3u, 4u, 9u}) {
-      const std::size_t rows = 13;
+      const std::size_t rows = 41;  // covers 16-row decode tiles and remainders
       const auto x = random_floats(tokens * in, 1);
       const auto w = convert<W>(random_floats(rows * in, 2));
       std::vector<float> y(tokens * rows, NAN);
-      // Rows [2, 11) only: the others must stay untouched.
-      k.matmul(static_cast<const W*>(nullptr))(x.data(), in, tokens, w.data(), in, 2, 11, y.data(), rows);
+      // Rows [2, 39) only: the others must stay untouched.
+      k.matmul(static_cast<const W*>(nullptr))(x.data(), in, tokens, w.data(), in, 2, 39, y.data(), rows);
       for (std::size_t t = 0; t < tokens; ++t)
         for (std::size_t r = 0; r < rows; ++r) {
-          if (r < 2 || r >= 11) {
+          if (r < 2 || r >= 39) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
             continue;
           }
@@ -208,7 +208,7 @@ void check_quantized(const KernelTable& k, DType format) {
   for (const std::size_t in : {64u, 128u, 192u, 2048u, 100u}) {
     if (format == DType::q4 && in % 64 != 0) continue;
     for (const std::size_t tokens : {1u, 3u, 4u, 9u}) {
-      const std::size_t rows = 11;
+      const std::size_t rows = 41;  // covers 16-row decode tiles and remainders
       QuantizedMatrix m(rows, in, 21);
       const MatrixView& w = format == DType::q8 ? m.view_q8 : m.view_q4;
       const auto x = random_floats(tokens * in, 22);
@@ -219,10 +219,10 @@ void check_quantized(const KernelTable& k, DType format) {
         quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], corr.data() + t * (in / 32));
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
-      fn(xq.data(), in, xs.data(), corr.data(), tokens, w, 1, 10, y.data(), rows);
+      fn(xq.data(), in, xs.data(), corr.data(), tokens, w, 1, 38, y.data(), rows);
       for (std::size_t t = 0; t < tokens; ++t)
         for (std::size_t r = 0; r < rows; ++r) {
-          if (r < 1 || r >= 10) {
+          if (r < 1 || r >= 38) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
             continue;
           }
