@@ -1,5 +1,10 @@
 #include "io/package_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "io/json_file.h"
@@ -31,10 +36,22 @@ PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory) : fi
     throw Error(where + ": package data_offset is invalid");
   data_offset_ = std::size_t(header_["data_offset"].get<std::uint64_t>());
   if (in_memory) {
+    // pread, not memcpy from the mapping: the mapped pages would count in
+    // the resident set too and double the peak memory.
     copy_.emplace(size);
-    std::memcpy(copy_->data(), file_.data(), size);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw Error("cannot open " + where + ": " + std::strerror(errno));
+    std::size_t done = 0;
+    while (done < size) {
+      const ::ssize_t n = ::pread(fd, copy_->data() + done, std::min<std::size_t>(size - done, 1u << 30), ::off_t(done));
+      if (n <= 0) {
+        ::close(fd);
+        throw Error("cannot read " + where + ": " + (n < 0 ? std::strerror(errno) : "unexpected end of file"));
+      }
+      done += std::size_t(n);
+    }
+    ::close(fd);
     base_ = copy_->data();
-    file_.release(file_.data(), size);
   }
 }
 
