@@ -9,8 +9,11 @@ APT_PACKAGES=(
   build-essential cmake pkg-config
   nlohmann-json3-dev libpcre2-dev libicu-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-jinja2
-  nodejs npm
 )
+# Node.js and npm only when the machine has none: a preinstalled Node (not
+# from Debian) conflicts with Debian's npm package.
+command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
