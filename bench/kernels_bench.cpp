@@ -24,6 +24,7 @@
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm {
 namespace {
@@ -72,11 +73,56 @@ void kernel_plain(const KernelTable& table, const float* x, std::size_t tokens, 
   fn(x, w.cols, tokens, static_cast<const W*>(w.data), w.cols, 0, w.rows, y, w.rows);
 }
 
+// q8 / q4 in the loader's layout: data, then scales (and q8 row sums) in one buffer.
+template <DType Q>
+OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std::size_t cols) {
+  OwnedMatrix m;
+  m.view = MatrixView{Q, rows, cols, nullptr};
+  m.buffers.emplace_back(m.view.bytes());
+  std::byte* base = m.buffers.back().data();
+  m.view.data = base;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if constexpr (Q == DType::q8) {
+      auto* scales = reinterpret_cast<float*>(base + rows * cols);
+      auto* sums = reinterpret_cast<std::int32_t*>(base + rows * cols + rows * 4);
+      quant::quantize_row_q8(src.data() + r * cols, cols, reinterpret_cast<std::int8_t*>(base) + r * cols, scales + r,
+                             sums + r);
+      m.view.row_scale = scales;
+      m.view.row_sum = sums;
+    } else {
+      auto* packed = reinterpret_cast<std::uint8_t*>(base) + r * cols / 2;
+      auto* scales = reinterpret_cast<std::uint16_t*>(base + rows * cols / 2);
+      std::memset(packed, 0, cols / 2);
+      quant::quantize_row_q4(src.data() + r * cols, cols, packed, scales + r * (cols / quant::kQ4Group));
+      m.view.group_scale = scales;
+    }
+  }
+  return m;
+}
+
+// Includes the per-token activation quantization, as ops::matmul does it.
+template <DType Q>
+void kernel_quantized(const KernelTable& table, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
+  thread_local std::vector<std::int8_t> xq;
+  thread_local std::vector<float> scale;
+  thread_local std::vector<std::int32_t> corr;
+  xq.resize(tokens * w.cols);
+  scale.resize(tokens);
+  corr.resize(tokens * w.cols / quant::kQ4Group);
+  for (std::size_t t = 0; t < tokens; ++t)
+    quant::quantize_activations(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t],
+                                corr.data() + t * (w.cols / quant::kQ4Group));
+  const MatmulQuantFn fn = Q == DType::q8 ? table.matmul_q8 : table.matmul_q4;
+  fn(xq.data(), w.cols, scale.data(), corr.data(), tokens, w, 0, w.rows, y, w.rows);
+}
+
 const std::vector<Format>& formats() {
   static const std::vector<Format> list = {
       {"f32", make_plain<float>, kernel_plain<float>},
       {"f16", make_plain<f16_t>, kernel_plain<f16_t>},
       {"bf16", make_plain<bf16_t>, kernel_plain<bf16_t>},
+      {"q8", make_quantized<DType::q8>, kernel_quantized<DType::q8>},
+      {"q4", make_quantized<DType::q4>, kernel_quantized<DType::q4>},
   };
   return list;
 }
