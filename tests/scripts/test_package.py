@@ -67,4 +67,10 @@ broken("header-too-long", good[:8] + (10**12).to_bytes(8, "little") + good[16:],
 broken("bad-version", good.replace(b'"format_version":1', b'"format_version":9', 1), "format version 9")
 broken("dtype-mismatch", good, "holds f16 weights", extra=("--dtype", "q8"))
 broken("missing-tensor", good.replace(b'"model.norm.weight"', b'"model.norm.weighX"', 1), "missing tensor model.norm.weight")
+# convert refuses outputs it cannot write before loading anything.
+for out, words in [(os.path.join(args.workdir, "no-such-dir", "m.kvlm"), "does not exist"), (args.workdir, "is a directory")]:
+    proc = run([args.kvlm, "convert", stories, "-o", out, "--dtype", "q8"], check=False)
+    lines = proc.stderr.strip().splitlines()
+    c.check(proc.returncode > 0 and len(lines) == 1 and words in proc.stderr,
+            f"convert -o {out}: want one error line with {words!r}, got {proc.returncode}: {proc.stderr!r}")
 c.finish()

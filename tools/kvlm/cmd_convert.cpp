@@ -1,5 +1,8 @@
 // kvlm convert: a Hugging Face directory to a .kvlm package in kernel layout.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 
 #include "command.h"
@@ -31,6 +34,11 @@ int convert(const ConvertOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const ModelFiles source = ModelFiles::open(o.input);
   if (source.is_package()) throw Error(o.input + " is already a .kvlm package");
+  // Fail before the (slow) load when the output cannot be written.
+  const auto parent = std::filesystem::absolute(o.output).parent_path();
+  if (!std::filesystem::is_directory(parent)) throw Error("output directory does not exist: " + parent.string());
+  if (::access(parent.c_str(), W_OK) != 0) throw Error("output directory is not writable: " + parent.string());
+  if (std::filesystem::is_directory(o.output)) throw Error("output is a directory: " + o.output);
   LoadOptions load;
   load.dtype = parse_dtype(o.dtype);
   if (*load.dtype == DType::f32) throw Error("--dtype f32 packages are not supported (use f16, bf16, q8 or q4)");
