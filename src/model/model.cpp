@@ -1,17 +1,48 @@
 #include <string>
 
 #include "core/cpu_features.h"
-#include "kvlm/error.h"
-#include "model/model_impl.h"
-#include "model/rope.h"
 #include "io/package_file.h"
+#include "kvlm/error.h"
 #include "kvlm/model_files.h"
+#include "model/model_impl.h"
 #include "model/package_weights.h"
+#include "model/rope.h"
 
 namespace kvlm {
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
+
+namespace {
+
+// Config, generation config and weights from a .kvlm package; the dtype is
+// the stored one (asking for another is an error).
+void load_package(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
+  auto package = std::make_shared<const PackageFile>(path, !options.use_mmap);
+  const auto& header = package->header();
+  const std::string where = path.string();
+  impl.config = ModelConfig::parse(header["config"].dump(), where + " (config)");
+  const auto& generation = header.value("generation_config", nlohmann::json());
+  impl.generation = GenerationConfig::parse(generation.is_null() ? "{}" : generation.dump(),
+                                            where + " (generation_config)", impl.config);
+  if (!header["dtype"].is_string()) throw Error(where + ": package dtype is not a string");
+  const DType stored = parse_dtype(header["dtype"].get<std::string>());
+  if (options.dtype && *options.dtype != stored)
+    throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
+                std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
+  impl.options.dtype = stored;
+  impl.weights = load_package_weights(package, impl.config, stored);
+}
+
+// The same from a Hugging Face directory, converting to the asked dtype (f16 by default).
+void load_directory(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
+  impl.config = ModelConfig::load(path);
+  impl.generation = GenerationConfig::load(path, impl.config);
+  impl.options.dtype = options.dtype.value_or(DType::f16);
+  impl.weights = load_weights(path, impl.config, *impl.options.dtype, options.use_mmap, *impl.kernels, *impl.pool);
+}
+
+}  // namespace
 
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -19,30 +50,13 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
   impl->kernels = &kernels_for(selected_isa());
   impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
   std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec) && !is_package_file(path))
+  const bool package = is_package_file(path);
+  if (!package && std::filesystem::is_regular_file(path, ec))
     throw Error(path.string() + " is neither a model directory nor a .kvlm package");
-  if (is_package_file(path)) {
-    auto package = std::make_shared<const PackageFile>(path, !options.use_mmap);
-    const auto& header = package->header();
-    const std::string where = path.string();
-    impl->config = ModelConfig::parse(header["config"].dump(), where + " (config)");
-    const auto& generation = header.value("generation_config", nlohmann::json());
-    impl->generation = GenerationConfig::parse(generation.is_null() ? "{}" : generation.dump(),
-                                               where + " (generation_config)", impl->config);
-    if (!header["dtype"].is_string()) throw Error(where + ": package dtype is not a string");
-    const DType stored = parse_dtype(header["dtype"].get<std::string>());
-    if (options.dtype && *options.dtype != stored)
-      throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
-                  std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
-    impl->options.dtype = stored;
-    impl->weights = load_package_weights(package, impl->config, stored);
-  } else {
-    impl->config = ModelConfig::load(path);
-    impl->generation = GenerationConfig::load(path, impl->config);
-    impl->options.dtype = options.dtype.value_or(DType::f16);
-    impl->weights =
-        load_weights(path, impl->config, *impl->options.dtype, options.use_mmap, *impl->kernels, *impl->pool);
-  }
+  if (package)
+    load_package(*impl, path, options);
+  else
+    load_directory(*impl, path, options);
   impl->inv_freq = rope_inverse_frequencies(impl->config);
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
