@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
+#include "io/json_file.h"
 #include "kvlm/error.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/huge_array.h"
@@ -16,22 +16,6 @@
 
 namespace kvlm {
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
-  std::string data;
-  std::fseek(f, 0, SEEK_END);
-  const long size = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  if (size > 0) {
-    data.resize(static_cast<std::size_t>(size));
-    const std::size_t got = std::fread(data.data(), 1, data.size(), f);
-    data.resize(got);
-  }
-  std::fclose(f);
-  return data;
-}
 
 // Reads a file into huge pages: page faults, not copying, dominate reading
 // the 9 MB Llama 3 tokenizer.json into fresh memory (or mapping it).
@@ -78,7 +62,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const std::filesystem::path& pa
   const std::string_view text(file.data(), file.size());
   const std::filesystem::path config_path = dir / "tokenizer_config.json";
   std::optional<std::string> config;
-  if (std::filesystem::exists(config_path)) config = read_file(config_path);
+  if (std::filesystem::exists(config_path)) config = read_text_file(config_path);
   return std::shared_ptr<const Tokenizer>(
       new Tokenizer(parse_tokenizer(text, json.string(), config ? &*config : nullptr, config_path.string())));
 }
