@@ -23,6 +23,7 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  // Rounds to nearest even on the integer bits, as f32_to_bf16 (NaN payloads aside).
   static reg round_to_bf16(reg a) {
     const __m512i u = _mm512_castps_si512(a);
     const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
@@ -35,10 +36,7 @@ struct Avx512 {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT));
   }
   static void store(bf16_t* p, reg a) {
-    // Round to nearest even on the integer bits (as f32_to_bf16; NaN payloads aside).
-    const __m512i u = _mm512_castps_si512(a);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+    const __m512i r = _mm512_srli_epi32(_mm512_castps_si512(round_to_bf16(a)), 16);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi32_epi16(r));
   }
 };
