@@ -1,8 +1,6 @@
 #include "core/mapped_file.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,29 +8,19 @@
 #include <cstring>
 #include <string>
 
+#include "core/read_only_file.h"
 #include "kvlm/error.h"
 
 namespace kvlm {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("not a regular file: " + path.string());
-  }
-  size_ = std::size_t(st.st_size);
+  const ReadOnlyFile file(path);
+  size_ = file.size();
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      ::close(fd);
-      throw Error("cannot map " + path.string() + ": " + std::strerror(err));
-    }
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+    if (p == MAP_FAILED) throw Error("cannot map " + path.string() + ": " + std::strerror(errno));
     data_ = static_cast<const std::byte*>(p);
   }
-  ::close(fd);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept

@@ -1,12 +1,9 @@
 #include "io/package_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
+#include "core/read_only_file.h"
 #include "io/json_file.h"
 #include "io/package_format.h"
 #include "kvlm/error.h"
@@ -39,18 +36,7 @@ PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory) : fi
     // pread, not memcpy from the mapping: the mapped pages would count in
     // the resident set too and double the peak memory.
     copy_.emplace(size);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error("cannot open " + where + ": " + std::strerror(errno));
-    std::size_t done = 0;
-    while (done < size) {
-      const ::ssize_t n = ::pread(fd, copy_->data() + done, std::min<std::size_t>(size - done, 1u << 30), ::off_t(done));
-      if (n <= 0) {
-        ::close(fd);
-        throw Error("cannot read " + where + ": " + (n < 0 ? std::strerror(errno) : "unexpected end of file"));
-      }
-      done += std::size_t(n);
-    }
-    ::close(fd);
+    ReadOnlyFile(path).read_prefix(copy_->data(), size);
     base_ = copy_->data();
   }
 }

@@ -1,12 +1,9 @@
 #include "kvlm/tokenizer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 
+#include "core/read_only_file.h"
 #include "io/json_file.h"
 #include "kvlm/error.h"
 #include "tokenizer/byte_level.h"
@@ -20,23 +17,10 @@ namespace {
 // Reads a file into huge pages: page faults, not copying, dominate reading
 // the 9 MB Llama 3 tokenizer.json into fresh memory (or mapping it).
 tok::HugeArray<char> read_whole_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error("cannot open " + path.string() + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error("not a regular file: " + path.string());
-  }
-  tok::HugeArray<char> data(static_cast<std::size_t>(st.st_size));
-  std::size_t got = 0;
-  while (got < static_cast<std::size_t>(st.st_size)) {
-    const ssize_t n = ::read(fd, data.reserve_more(0) , static_cast<std::size_t>(st.st_size) - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    data.grow_by(static_cast<std::size_t>(n));
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
+  const ReadOnlyFile file(path);
+  tok::HugeArray<char> data(file.size());
+  file.read_prefix(data.reserve_more(0), file.size());
+  data.grow_by(file.size());
   return data;
 }
 
