@@ -18,19 +18,25 @@ constexpr std::size_t kTokenChunk = 64;
 // Rows per thread slice granule: a multiple of every kernel tile height.
 constexpr std::size_t kRowGrain = 16;
 
+// Calls slice(t0, n, r0, r1) for tokens [t0, t0 + n) in chunks of
+// kTokenChunk, each chunk split across threads by weight rows [r0, r1).
+template <class Slice>
+void for_each_chunk_and_row_slice(const Context& ctx, std::size_t tokens, const MatrixView& w, Slice&& slice) {
+  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
+    const std::size_t n = std::min(kTokenChunk, tokens - t0);
+    ctx.pool.parallel_for(
+        w.rows, kRowGrain, [&](int, std::size_t r0, std::size_t r1) { slice(t0, n, r0, r1); },
+        n * w.rows * w.cols);
+  }
+}
+
 template <class W>
 void matmul_typed(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
   const auto fn = ctx.kernels.matmul(static_cast<const W*>(nullptr));
   const W* data = static_cast<const W*>(w.data);
-  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
-    const std::size_t n = std::min(kTokenChunk, tokens - t0);
-    ctx.pool.parallel_for(
-        w.rows, kRowGrain,
-        [&](int, std::size_t r0, std::size_t r1) {
-          fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
-        },
-        n * w.rows * w.cols);
-  }
+  for_each_chunk_and_row_slice(ctx, tokens, w, [&](std::size_t t0, std::size_t n, std::size_t r0, std::size_t r1) {
+    fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
+  });
 }
 
 // Quantizes each token's activations to int8 (one scale per token), then
@@ -53,15 +59,9 @@ void matmul_quantized(const Context& ctx, const float* x, std::size_t tokens, co
   const std::int8_t* q = xq.data();
   const float* scale = x_scale.data();
   const std::int32_t* corr = q4 ? x_corr.data() : nullptr;
-  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
-    const std::size_t n = std::min(kTokenChunk, tokens - t0);
-    ctx.pool.parallel_for(
-        w.rows, kRowGrain,
-        [&](int, std::size_t r0, std::size_t r1) {
-          fn(q + t0 * in, in, scale + t0, corr ? corr + t0 * groups : nullptr, n, w, r0, r1, y + t0 * w.rows, w.rows);
-        },
-        n * w.rows * w.cols);
-  }
+  for_each_chunk_and_row_slice(ctx, tokens, w, [&](std::size_t t0, std::size_t n, std::size_t r0, std::size_t r1) {
+    fn(q + t0 * in, in, scale + t0, corr ? corr + t0 * groups : nullptr, n, w, r0, r1, y + t0 * w.rows, w.rows);
+  });
 }
 
 }  // namespace
