@@ -11,7 +11,6 @@
 //   build/bench/kvlm_bench_kernels --benchmark_filter='decode'
 #include <benchmark/benchmark.h>
 
-#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -90,10 +89,8 @@ OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std:
       m.view.row_scale = scales;
       m.view.row_sum = sums;
     } else {
-      auto* packed = reinterpret_cast<std::uint8_t*>(base) + r * cols / 2;
       auto* scales = reinterpret_cast<std::uint16_t*>(base + rows * cols / 2);
-      std::memset(packed, 0, cols / 2);
-      quant::quantize_row_q4(src.data() + r * cols, cols, packed, scales + r * (cols / quant::kQ4Group));
+      quant::quantize_row_q4(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
       m.view.group_scale = scales;
     }
   }

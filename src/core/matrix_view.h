@@ -2,9 +2,14 @@
 // DType. Quantized layouts (see src/quant/quant_formats.h):
 //   q8: data = int8 [rows][cols]; row_scale = f32 [rows]; row_sum = int32 [rows]
 //       (the sum of each row's int8 values, for the unsigned-activation trick).
-//   q4: data = [rows][cols / 64][32 bytes]: byte j of a 64-column chunk holds
-//       column j (low nibble) and column j + 32 (high nibble), stored + 8;
-//       group_scale = f16 bits [rows][cols / 32].
+//   q4: rows in blocks of 16, columns in groups of 32 (rows % 16 == 0,
+//       cols % 32 == 0). data = [rows / 16][cols / 32][4][16][4 bytes]: step s
+//       of a block's group is 64 bytes, 4 per row (row = lane, so one 512-bit
+//       load feeds 16 int32 lanes, one per row); byte j of row l holds column
+//       8s + j (low nibble) and 8s + 4 + j (high nibble), each stored + 8.
+//       group_scale = f16 bits [rows / 16][cols / 32][16].
+//       Decode reads one sequential stream, and each group's 16 scales are
+//       one vector.
 #pragma once
 
 #include <cstddef>

@@ -36,6 +36,28 @@ void for_each_tile(std::size_t tokens, std::size_t row_begin, std::size_t row_en
   for (; r < row_end; ++r) rows(std::integral_constant<int, 1>{});
 }
 
+// Calls tile.operator()<B, C>(block, token) over q4 row blocks (16 rows)
+// [block_begin, block_end) x tokens [0, tokens). Decode takes two blocks at a
+// time (two independent weight streams); prefill one block by C tokens, then
+// the token remainder in halving tiles.
+template <int C, class Tile>
+void for_each_q4_tile(std::size_t tokens, std::size_t block_begin, std::size_t block_end, Tile&& tile) {
+  if (tokens == 1) {
+    std::size_t b = block_begin;
+    for (; b + 2 <= block_end; b += 2) tile.template operator()<2, 1>(b, 0);
+    for (; b < block_end; ++b) tile.template operator()<1, 1>(b, 0);
+    return;
+  }
+  for (std::size_t b = block_begin; b < block_end; ++b) {
+    std::size_t t = 0;
+    for (; t + C <= tokens; t += C) tile.template operator()<1, C>(b, t);
+    if constexpr (C > 4)
+      for (; t + 4 <= tokens; t += 4) tile.template operator()<1, 4>(b, t);
+    for (; t + 2 <= tokens; t += 2) tile.template operator()<1, 2>(b, t);
+    for (; t < tokens; ++t) tile.template operator()<1, 1>(b, t);
+  }
+}
+
 inline void store_one(float* p, float v) { *p = v; }
 inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
 inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }

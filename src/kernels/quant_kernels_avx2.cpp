@@ -25,12 +25,6 @@ inline std::int32_t hsum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
 template <int R, int C>
 void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int8_t* w, std::size_t in,
              const float* w_scale, float* y, std::size_t y_stride) {
@@ -57,35 +51,41 @@ void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
     }
 }
 
-template <int R, int C>
-void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-             std::size_t corr_stride, const std::uint8_t* w, std::size_t in, const std::uint16_t* w_scale, float* y,
-             std::size_t y_stride) {
-  __m256 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  const std::size_t row_bytes = in / 2, groups = in / quant::kQ4Group;
+// One half of a q4 row block (8 rows, one ymm lane per row) x C tokens: w and
+// w_scale point at the block's first group, already offset to the half.
+// Same order of float operations as the AVX-512 tile.
+template <int C>
+void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+                  std::size_t corr_stride, const std::uint8_t* w, const std::uint16_t* w_scale, std::size_t groups,
+                  float* y, std::size_t y_stride) {
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0f);
-  for (std::size_t chunk = 0; chunk < in / 64; ++chunk) {
-    for (int half = 0; half < 2; ++half) {  // group 2*chunk (low nibbles), then 2*chunk+1 (high)
-      const std::size_t g = chunk * 2 + std::size_t(half);
-      __m256i xv[C];
-      for (int c = 0; c < C; ++c)
-        xv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + std::size_t(c) * x_stride + g * 32));
-      for (int r = 0; r < R; ++r) {
-        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + std::size_t(r) * row_bytes + chunk * 32));
-        const __m256i u = half ? _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4) : _mm256_and_si256(packed, low4);
-        const __m256 scale = _mm256_set1_ps(f16_to_f32(w_scale[std::size_t(r) * groups + g]));
-        for (int c = 0; c < C; ++c) {
-          __m256i d = dot_u8s8(u, xv[c]);
-          d = _mm256_add_epi32(d, _mm256_zextsi128_si256(_mm_cvtsi32_si128(x_corr[std::size_t(c) * corr_stride + g])));
-          acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), scale, acc[r][c]);
-        }
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::uint8_t* wg = w + g * quant::kQ4BlockBytes;
+    __m256i lo[4], hi[4];
+    for (int s = 0; s < 4; ++s) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + s * 64));
+      lo[s] = _mm256_and_si256(v, low4);
+      hi[s] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    }
+    const __m256 scale =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w_scale + g * quant::kQ4BlockRows)));
+    for (int c = 0; c < C; ++c) {
+      const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
+      __m256i sum = _mm256_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
+      for (int s = 0; s < 4; ++s) {
+        std::int32_t low_x, high_x;
+        __builtin_memcpy(&low_x, xg + s * 8, 4);
+        __builtin_memcpy(&high_x, xg + s * 8 + 4, 4);
+        sum = _mm256_add_epi32(sum, dot_u8s8(lo[s], _mm256_set1_epi32(low_x)));
+        sum = _mm256_add_epi32(sum, dot_u8s8(hi[s], _mm256_set1_epi32(high_x)));
       }
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc[c]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) y[std::size_t(c) * y_stride + std::size_t(r)] = hsum(acc[r][c]) * x_scale[c];
+  for (int c = 0; c < C; ++c)
+    _mm256_storeu_ps(y + std::size_t(c) * y_stride, _mm256_mul_ps(acc[c], _mm256_set1_ps(x_scale[c])));
 }
 
 }  // namespace
@@ -105,9 +105,14 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t y_stride) {
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
-  for_each_tile<2, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
-    q4_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                  packed + r * w.cols / 2, w.cols, w.group_scale + r * groups, y + t * y_stride + r, y_stride);
+  constexpr std::size_t rows = quant::kQ4BlockRows;
+  for_each_q4_tile<4>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+    for (std::size_t b = b0; b < b0 + B; ++b)
+      for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
+        q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                        packed + b * groups * quant::kQ4BlockBytes + half * 32,
+                        w.group_scale + b * groups * rows + half * 8, groups, y + t * y_stride + b * rows + half * 8,
+                        y_stride);
   });
 }
 

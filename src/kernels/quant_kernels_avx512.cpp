@@ -41,39 +41,52 @@ void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
     }
 }
 
-template <int R, int C>
+inline __m512i broadcast4(const std::int8_t* p) {
+  std::int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// B q4 row blocks (16 rows each, one zmm lane per row) x C tokens. Per group
+// the 32-column integer dot (exact in any order) starts at the activations'
+// correction and is scaled by the 16 rows' scales in one fma; groups are
+// added in order, so every tile shape gives the same bits.
+template <int B, int C>
 void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-             std::size_t corr_stride, const std::uint8_t* w, std::size_t in, const std::uint16_t* w_scale, float* y,
+             std::size_t corr_stride, const std::uint8_t* w, const std::uint16_t* w_scale, std::size_t groups, float* y,
              std::size_t y_stride) {
-  __m512 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
-  const std::size_t row_bytes = in / 2, groups = in / quant::kQ4Group;
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
-  // Lanes 0-7 hold group 2k's partial sums, lanes 8-15 group 2k+1's.
-  const __m512i half_index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-  for (std::size_t chunk = 0; chunk < in / 64; ++chunk) {
-    __m512i xv[C], corr[C];
-    for (int c = 0; c < C; ++c) {
-      xv[c] = _mm512_loadu_si512(xq + std::size_t(c) * x_stride + chunk * 64);
-      const __m128i pair = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(x_corr + std::size_t(c) * corr_stride + chunk * 2));
-      corr[c] = _mm512_maskz_expand_epi32(0x0101, _mm512_castsi128_si512(pair));
-    }
-    for (int r = 0; r < R; ++r) {
-      const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + std::size_t(r) * row_bytes + chunk * 32));
-      const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low4)),
-                                           _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4), 1);
-      std::uint32_t scale_bits;
-      __builtin_memcpy(&scale_bits, w_scale + std::size_t(r) * groups + chunk * 2, 4);
-      const __m128 two = _mm_cvtph_ps(_mm_cvtsi32_si128(int(scale_bits)));
-      const __m512 sv = _mm512_permutexvar_ps(half_index, _mm512_castps128_ps512(two));
-      for (int c = 0; c < C; ++c)
-        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(corr[c], u, xv[c])), sv, acc[r][c]);
+  __m512 acc[B][C];
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c) acc[b][c] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    for (int b = 0; b < B; ++b) {
+      const std::size_t block = std::size_t(b) * groups + g;
+      const std::uint8_t* wg = w + block * quant::kQ4BlockBytes;
+      __m512i lo[4], hi[4];  // step s: columns 8s..8s+3 (low nibbles) and 8s+4..8s+7 (high) of 16 rows
+      for (int s = 0; s < 4; ++s) {
+        const __m512i v = _mm512_loadu_si512(wg + s * 64);
+        lo[s] = _mm512_and_si512(v, low4);
+        hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+      const __m512 scale = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + block * quant::kQ4BlockRows)));
+      for (int c = 0; c < C; ++c) {
+        const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
+        __m512i low_sum = _mm512_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
+        __m512i high_sum = _mm512_setzero_si512();
+        for (int s = 0; s < 4; ++s) {
+          low_sum = _mm512_dpbusd_epi32(low_sum, lo[s], broadcast4(xg + s * 8));
+          high_sum = _mm512_dpbusd_epi32(high_sum, hi[s], broadcast4(xg + s * 8 + 4));
+        }
+        acc[b][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low_sum, high_sum)), scale, acc[b][c]);
+      }
     }
   }
-  for (int r = 0; r < R; ++r)
+  for (int b = 0; b < B; ++b)
     for (int c = 0; c < C; ++c)
-      y[std::size_t(c) * y_stride + std::size_t(r)] = _mm512_reduce_add_ps(acc[r][c]) * x_scale[c];
+      _mm512_storeu_ps(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kQ4BlockRows,
+                       _mm512_mul_ps(acc[b][c], _mm512_set1_ps(x_scale[c])));
 }
 
 }  // namespace
@@ -99,14 +112,12 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t y_stride) {
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
-  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
-    q4_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                  packed + r * w.cols / 2, w.cols, w.group_scale + r * groups, y + t * y_stride + r, y_stride);
-  };
-  if (tokens == 1)  // as in matmul_q8: more rows in flight for the decode stream
-    for_each_tile<8, 1>(tokens, row_begin, row_end, tile);
-  else
-    for_each_tile<4, 4>(tokens, row_begin, row_end, tile);
+  constexpr std::size_t rows = quant::kQ4BlockRows;
+  for_each_q4_tile<8>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b, std::size_t t) {
+    q4_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                  packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
+                  y + t * y_stride + b * rows, y_stride);
+  });
 }
 
 }  // namespace kvlm::avx512_isa

@@ -22,17 +22,15 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
 void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
-  const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t groups = w.cols / quant::kQ4Group;
   for (std::size_t t = 0; t < tokens; ++t)
     for (std::size_t r = row_begin; r < row_end; ++r) {
-      const std::uint8_t* row = packed + r * w.cols / 2;
       float acc = 0.0f;
       for (std::size_t g = 0; g < groups; ++g) {
         std::int32_t dot = 0;
         for (std::size_t i = g * quant::kQ4Group; i < (g + 1) * quant::kQ4Group; ++i)
-          dot += std::int32_t(xq[t * x_stride + i]) * quant::q4_value(row, i);
-        acc += float(dot) * f16_to_f32(w.group_scale[r * groups + g]);
+          dot += std::int32_t(xq[t * x_stride + i]) * quant::q4_value(w, r, i);
+        acc += float(dot) * f16_to_f32(w.group_scale[quant::q4_scale_index(w.cols, r, g)]);
       }
       y[t * y_stride + r] = acc * x_scale[t];
     }

@@ -13,6 +13,7 @@
 #include "kvlm/error.h"
 #include "kvlm/model.h"
 #include "model/model_impl.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm {
 
@@ -57,11 +58,12 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
       continue;
     }
     const std::size_t rows = std::size_t(slot.shape[0]), cols = std::size_t(slot.shape[1]);
-    const bool allowed = format == stored || (stored == DType::q4 && format == DType::q8 && cols % 64 != 0);
+    const bool allowed = format == stored || (stored == DType::q4 && format == DType::q8 && !quant::q4_fits(rows, cols));
     if (!allowed)
       throw Error(where + ": tensor " + slot.name + " is " + std::string(dtype_name(format)) + " in a " +
                   std::string(dtype_name(stored)) + " package");
-    if (format == DType::q4 && cols % 64 != 0) throw Error(where + ": tensor " + slot.name + ": q4 needs 64-column chunks");
+    if (format == DType::q4 && !quant::q4_fits(rows, cols))
+      throw Error(where + ": tensor " + slot.name + ": q4 needs 16-row blocks and 32-column groups");
     auto checked = [&](const char* key, std::size_t bytes) {
       if (!t.contains(key)) throw Error(where + ": tensor " + slot.name + " lacks " + key);
       const Blob b = package->blob(t[key], "tensor " + slot.name + " " + key);

@@ -77,10 +77,11 @@ class Loader {
     return m;
   }
 
-  // Quantizes a checkpoint matrix row by row. q4 needs whole 64-column
-  // chunks; a matrix without them (only tiny test shapes) falls back to q8.
+  // Quantizes a checkpoint matrix row by row. q4 needs whole 16-row blocks
+  // and 32-column groups; a matrix without them (only tiny test shapes)
+  // falls back to q8.
   WeightMatrix quantized(const StTensor& t, std::size_t rows, std::size_t cols) {
-    const DType format = compute_ == DType::q4 && cols % quant::kQ4Chunk == 0 ? DType::q4 : DType::q8;
+    const DType format = compute_ == DType::q4 && quant::q4_fits(rows, cols) ? DType::q4 : DType::q8;
     WeightMatrix m{format, rows, cols, nullptr};
     LargeBuffer buf(m.bytes());
     std::byte* base = buf.data();
@@ -102,10 +103,8 @@ class Loader {
           quant::quantize_row_q8(row.data(), cols, reinterpret_cast<std::int8_t*>(base) + r * cols,
                                  const_cast<float*>(m.row_scale) + r, const_cast<std::int32_t*>(m.row_sum) + r);
         } else {
-          auto* packed = reinterpret_cast<std::uint8_t*>(base) + r * cols / 2;
-          std::fill(packed, packed + cols / 2, std::uint8_t(0));
-          quant::quantize_row_q4(row.data(), cols, packed,
-                                 const_cast<std::uint16_t*>(m.group_scale) + r * (cols / quant::kQ4Group));
+          quant::quantize_row_q4(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
+                                 const_cast<std::uint16_t*>(m.group_scale));
         }
       }
     });

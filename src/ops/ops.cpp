@@ -139,12 +139,9 @@ void embed(const MatrixView& table, const int* ids, std::size_t tokens, float* o
         for (std::size_t i = 0; i < table.cols; ++i) dst[i] = float(static_cast<const std::int8_t*>(table.data)[row + i]) * scale;
         break;
       }
-      case DType::q4: {
-        const auto* packed = static_cast<const std::uint8_t*>(table.data) + row / 2;
-        const std::uint16_t* scales = table.group_scale + std::size_t(ids[t]) * (table.cols / quant::kQ4Group);
-        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = quant::dequantize_q4(packed, scales, i);
+      case DType::q4:
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = quant::dequantize_q4(table, std::size_t(ids[t]), i);
         break;
-      }
     }
   }
 }

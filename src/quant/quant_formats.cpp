@@ -27,33 +27,42 @@ void quantize_row_q8(const float* row, std::size_t n, std::int8_t* q, float* sca
   *sum = s;
 }
 
-void quantize_row_q4(const float* row, std::size_t n, std::uint8_t* packed, std::uint16_t* scales) {
-  for (std::size_t g = 0; g < n / kQ4Group; ++g) {
+namespace {
+// Byte holding weight (r, c) of a q4 matrix, and whether it is the high nibble.
+std::size_t q4_byte(std::size_t cols, std::size_t r, std::size_t c) {
+  const std::size_t block = (r / kQ4BlockRows) * (cols / kQ4Group) + c / kQ4Group;
+  return block * kQ4BlockBytes + (c % kQ4Group) / 8 * 64 + (r % kQ4BlockRows) * 4 + c % 4;
+}
+bool q4_high(std::size_t c) { return c % 8 >= 4; }
+}  // namespace
+
+void quantize_row_q4(const float* row, std::size_t cols, std::size_t r, std::uint8_t* packed, std::uint16_t* scales) {
+  for (std::size_t g = 0; g < cols / kQ4Group; ++g) {
     const float* w = row + g * kQ4Group;
     // Like Q4_0: the value of largest magnitude maps to -8 exactly, keeping its sign.
     float max_abs = 0.0f, max_val = 0.0f;
     for (std::size_t i = 0; i < kQ4Group; ++i)
       if (std::fabs(w[i]) > max_abs) max_abs = std::fabs(w[i]), max_val = w[i];
-    scales[g] = f32_to_f16(max_val / -8.0f);
-    const float d = f16_to_f32(scales[g]);
+    std::uint16_t& scale = scales[q4_scale_index(cols, r, g)];
+    scale = f32_to_f16(max_val / -8.0f);
+    const float d = f16_to_f32(scale);
     const float inv = d != 0.0f ? 1.0f / d : 0.0f;
     for (std::size_t i = 0; i < kQ4Group; ++i) {
       const int v = int(std::clamp(std::lrint(w[i] * inv), -8L, 7L)) + 8;
       const std::size_t col = g * kQ4Group + i;
-      const std::size_t byte = (col / kQ4Chunk) * 32 + col % 32;
-      const bool high = (col % kQ4Chunk) >= 32;
-      packed[byte] = std::uint8_t(high ? (packed[byte] & 0x0f) | (v << 4) : (packed[byte] & 0xf0) | v);
+      std::uint8_t& byte = packed[q4_byte(cols, r, col)];
+      byte = std::uint8_t(q4_high(col) ? (byte & 0x0f) | (v << 4) : (byte & 0xf0) | v);
     }
   }
 }
 
-int q4_value(const std::uint8_t* packed, std::size_t i) {
-  const std::uint8_t b = packed[(i / kQ4Chunk) * 32 + i % 32];
-  return int((i % kQ4Chunk) >= 32 ? b >> 4 : b & 0x0f) - 8;
+int q4_value(const MatrixView& w, std::size_t r, std::size_t c) {
+  const std::uint8_t b = static_cast<const std::uint8_t*>(w.data)[q4_byte(w.cols, r, c)];
+  return int(q4_high(c) ? b >> 4 : b & 0x0f) - 8;
 }
 
-float dequantize_q4(const std::uint8_t* packed, const std::uint16_t* scales, std::size_t i) {
-  return float(q4_value(packed, i)) * f16_to_f32(scales[i / kQ4Group]);
+float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c) {
+  return float(q4_value(w, r, c)) * f16_to_f32(w.group_scale[q4_scale_index(w.cols, r, c / kQ4Group)]);
 }
 
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr) {

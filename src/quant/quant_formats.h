@@ -7,20 +7,35 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/matrix_view.h"
+
 namespace kvlm::quant {
 
-constexpr std::size_t kQ4Group = 32;   // columns per q4 scale
-constexpr std::size_t kQ4Chunk = 64;   // columns per 32-byte packed q4 chunk
+constexpr std::size_t kQ4Group = 32;      // columns per q4 scale
+constexpr std::size_t kQ4BlockRows = 16;  // rows interleaved in one q4 block
+constexpr std::size_t kQ4BlockBytes = kQ4BlockRows * kQ4Group / 2;  // one block x one group: 256 bytes
+
+// Whether a [rows][cols] matrix can be stored as q4; others fall back to q8.
+constexpr bool q4_fits(std::size_t rows, std::size_t cols) {
+  return rows % kQ4BlockRows == 0 && cols % kQ4Group == 0 && cols > 0;
+}
 
 // q8: w[i] ~= q[i] * scale with scale = absmax / 127, q in [-127, 127].
 void quantize_row_q8(const float* row, std::size_t n, std::int8_t* q, float* scale, std::int32_t* sum);
 
-// q4: per group of 32, scale = absmax / 7 (f16, as stored), q = clamp(round(w / scale), -8, 7).
-// n must be a multiple of kQ4Chunk. packed: n / 2 bytes; scales: n / 32 f16 bits.
-void quantize_row_q4(const float* row, std::size_t n, std::uint8_t* packed, std::uint16_t* scales);
-// The integer value (in [-8, 7]) of column i of a packed q4 row.
-int q4_value(const std::uint8_t* packed, std::size_t i);
-float dequantize_q4(const std::uint8_t* packed, const std::uint16_t* scales, std::size_t i);
+// q4: per group of 32, scale = the signed value of largest magnitude / -8
+// (f16, as stored), q = clamp(round(w / scale), -8, 7), as llama.cpp's Q4_0.
+// Writes row r of a q4 matrix with `cols` columns (layout in
+// core/matrix_view.h): packed is the matrix's data, scales its group_scale.
+// Rows touch disjoint bytes, so threads may quantize different rows at once.
+void quantize_row_q4(const float* row, std::size_t cols, std::size_t r, std::uint8_t* packed, std::uint16_t* scales);
+// Index into group_scale of row r, group g.
+constexpr std::size_t q4_scale_index(std::size_t cols, std::size_t r, std::size_t g) {
+  return ((r / kQ4BlockRows) * (cols / kQ4Group) + g) * kQ4BlockRows + r % kQ4BlockRows;
+}
+// The integer value (in [-8, 7]) of weight (r, c) of a q4 matrix.
+int q4_value(const MatrixView& w, std::size_t r, std::size_t c);
+float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c);
 
 // Activations: one symmetric scale per token (CTranslate2-style dynamic int8).
 // q: n int8; group_corr (if non-null): for each group of 32, -8 * sum of its q

@@ -3,6 +3,7 @@ dtype loaded from the Hugging Face directory (same weights, same kernels), for
 f16, bf16, q8 and q4, on Llama and Qwen2 shapes; the stories260k package
 reproduces run.c's greedy ids; broken packages give one clear error line."""
 import os
+import re
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def broken(name, data, *words, extra=()):
 broken("truncated", good[: len(good) // 2], "outside the file")
 broken("bad-magic", b"NOTKVLM!" + good[8:], "neither a model directory nor a .kvlm package")
 broken("header-too-long", good[:8] + (10**12).to_bytes(8, "little") + good[16:], "header length")
-broken("bad-version", good.replace(b'"format_version":1', b'"format_version":9', 1), "format version 9")
+broken("bad-version", re.sub(rb'"format_version":\d+', b'"format_version":9', good, count=1), "format version 9")
 broken("dtype-mismatch", good, "holds f16 weights", extra=("--dtype", "q8"))
 broken("missing-tensor", good.replace(b'"model.norm.weight"', b'"model.norm.weighX"', 1), "missing tensor model.norm.weight")
 # convert refuses outputs it cannot write before loading anything.

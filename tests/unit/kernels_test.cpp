@@ -181,7 +181,7 @@ struct QuantizedMatrix {
     const auto w = random_floats(rows * cols, seed);
     for (std::size_t r = 0; r < rows; ++r) {
       quant::quantize_row_q8(w.data() + r * cols, cols, q8.data() + r * cols, &q8_scale[r], &q8_sum[r]);
-      if (cols % 64 == 0) quant::quantize_row_q4(w.data() + r * cols, cols, q4.data() + r * cols / 2, q4_scale.data() + r * cols / 32);
+      if (quant::q4_fits(rows, cols)) quant::quantize_row_q4(w.data() + r * cols, cols, r, q4.data(), q4_scale.data());
     }
     view_q8 = {DType::q8, rows, cols, q8.data(), q8_scale.data(), q8_sum.data(), nullptr};
     view_q4 = {DType::q4, rows, cols, q4.data(), nullptr, nullptr, q4_scale.data()};
@@ -196,8 +196,7 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
   for (std::size_t i = 0; i < w.cols; ++i) {
     const double wv = w.dtype == DType::q8
                           ? double(static_cast<const std::int8_t*>(w.data)[r * w.cols + i]) * w.row_scale[r]
-                          : double(quant::dequantize_q4(static_cast<const std::uint8_t*>(w.data) + r * w.cols / 2,
-                                                        w.group_scale + r * (w.cols / 32), i));
+                          : double(quant::dequantize_q4(w, r, i));
     acc += wv * double(xq[i]) * x_scale;
     abs_sum += std::fabs(wv * double(xq[i]) * x_scale);
   }
@@ -205,12 +204,16 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
 }
 
 void check_quantized(const KernelTable& k, DType format) {
-  for (const std::size_t in : {64u, 128u, 192u, 2048u, 100u}) {
-    if (format == DType::q4 && in % 64 != 0) continue;
-    for (const std::size_t tokens : {1u, 3u, 4u, 9u}) {
-      const std::size_t rows = 41;  // covers 16-row decode tiles and remainders
+  for (const std::size_t in : {32u, 64u, 128u, 192u, 2048u, 100u}) {
+    if (format == DType::q4 && in % 32 != 0) continue;
+    // Every tile shape: q4 decode pairs of 16-row blocks and a lone block,
+    // prefill 8 / 4 / 2 / 1 tokens; q8 16-row decode tiles and remainders.
+    for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u}) {
+      const std::size_t rows = format == DType::q4 ? 64 : 41;
       QuantizedMatrix m(rows, in, 21);
       const MatrixView& w = format == DType::q8 ? m.view_q8 : m.view_q4;
+      // q4 kernels take whole row blocks (the thread split's grain is 16 rows).
+      const std::size_t row_begin = format == DType::q4 ? 16 : 1, row_end = format == DType::q4 ? 64 : 38;
       const auto x = random_floats(tokens * in, 22);
       std::vector<std::int8_t> xq(tokens * in);
       std::vector<float> xs(tokens);
@@ -219,10 +222,10 @@ void check_quantized(const KernelTable& k, DType format) {
         quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], corr.data() + t * (in / 32));
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
-      fn(xq.data(), in, xs.data(), corr.data(), tokens, w, 1, 38, y.data(), rows);
+      fn(xq.data(), in, xs.data(), corr.data(), tokens, w, row_begin, row_end, y.data(), rows);
       for (std::size_t t = 0; t < tokens; ++t)
         for (std::size_t r = 0; r < rows; ++r) {
-          if (r < 1 || r >= 38) {
+          if (r < row_begin || r >= row_end) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
             continue;
           }
@@ -249,16 +252,42 @@ TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
     want_sum += q[i];
   }
   EXPECT_EQ(sum, want_sum);
-  std::vector<std::uint8_t> packed(128, 0);
-  std::vector<std::uint16_t> scales(8);
-  quant::quantize_row_q4(w.data(), 256, packed.data(), scales.data());
-  for (std::size_t i = 0; i < 256; ++i) {
-    // As in Q4_0 the largest magnitude maps to -8 exactly; values of the
-    // opposite sign clamp at +7, one step short of +8, so they may be off by a step.
-    const float d = std::fabs(f16_to_f32(scales[i / 32]));
-    const float bound = quant::q4_value(packed.data(), i) == 7 ? d : d / 2;
-    EXPECT_LE(std::fabs(quant::dequantize_q4(packed.data(), scales.data(), i) - w[i]), bound + 1e-3 * d) << i;
-  }
+  // q4: a 16 x 64 matrix (one row block, two groups), every row quantized.
+  const std::size_t rows = 16, cols = 64;
+  const auto m = random_floats(rows * cols, 31);
+  std::vector<std::uint8_t> packed(rows * cols / 2, 0);
+  std::vector<std::uint16_t> scales(rows * cols / 32);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, cols, r, packed.data(), scales.data());
+  const MatrixView view{DType::q4, rows, cols, packed.data(), nullptr, nullptr, scales.data()};
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < cols; ++i) {
+      // As in Q4_0 the largest magnitude maps to -8 exactly; values of the
+      // opposite sign clamp at +7, one step short of +8, so they may be off by a step.
+      const float d = std::fabs(f16_to_f32(scales[quant::q4_scale_index(cols, r, i / 32)]));
+      const float bound = quant::q4_value(view, r, i) == 7 ? d : d / 2;
+      EXPECT_LE(std::fabs(quant::dequantize_q4(view, r, i) - m[r * cols + i]), bound + 1e-3 * d) << r << "," << i;
+    }
+}
+
+// The documented q4 byte layout (core/matrix_view.h), checked on hand-placed
+// values: weight (r, c) = ((r + 3 * c) % 16) - 8 with unit scales.
+TEST(QuantFormatsTest, Q4LayoutMatchesTheDocumentedInterleave) {
+  const std::size_t rows = 32, cols = 64;
+  std::vector<float> m(rows * cols);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = float(int((r + 3 * c) % 16) - 8);
+  // Put a -8 in every group so each scale is exactly 1.
+  std::vector<std::uint8_t> packed(rows * cols / 2, 0);
+  std::vector<std::uint16_t> scales(rows * cols / 32);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, cols, r, packed.data(), scales.data());
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::size_t block = (r / 16) * (cols / 32) + c / 32, step = (c % 32) / 8;
+      const std::uint8_t byte = packed[block * 256 + step * 64 + (r % 16) * 4 + c % 4];
+      const int stored = c % 8 >= 4 ? byte >> 4 : byte & 0x0f;
+      ASSERT_EQ(stored - 8, int((r + 3 * c) % 16) - 8) << r << "," << c;
+      ASSERT_EQ(f16_to_f32(scales[(block * 16) + r % 16]), 1.0f) << r << "," << c;
+    }
 }
 
 }  // namespace
