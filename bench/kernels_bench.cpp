@@ -66,10 +66,18 @@ OwnedMatrix make_plain(const std::vector<float>& src, std::size_t rows, std::siz
   return m;
 }
 
+// bf16 includes rounding the activations to bf16, as ops::matmul does it.
 template <class W>
 void kernel_plain(const KernelTable& table, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
   const auto fn = table.matmul(static_cast<const W*>(nullptr));
-  fn(x, w.cols, tokens, static_cast<const W*>(w.data), w.cols, 0, w.rows, y, w.rows);
+  if constexpr (std::is_same_v<W, bf16_t>) {
+    thread_local std::vector<bf16_t> xb;
+    xb.resize(tokens * w.cols);
+    table.convert[int(DType::f32)][int(DType::bf16)](x, xb.data(), xb.size());
+    fn(xb.data(), w.cols, tokens, static_cast<const W*>(w.data), w.cols, 0, w.rows, y, w.rows);
+  } else {
+    fn(x, w.cols, tokens, static_cast<const W*>(w.data), w.cols, 0, w.rows, y, w.rows);
+  }
 }
 
 // q8 / q4 in the loader's layout: data, then scales (and q8 row sums) in one buffer.

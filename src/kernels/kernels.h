@@ -17,9 +17,11 @@ namespace kvlm {
 // for tokens t in [0, tokens) and weight rows r in [row_begin, row_end).
 // w is a [rows][in] row-major matrix. Each output is reduced in the same order
 // whatever the token count or row range, so results do not depend on batching
-// or threading.
-template <class W>
-using MatmulFn = void (*)(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+// or threading. Activations X are f32, except that bf16 weights multiply bf16
+// activations (rounded once by the caller), as transformers' bf16 inference
+// does: the AVX-512 kernel feeds both to vdpbf16ps.
+template <class W, class X = float>
+using MatmulFn = void (*)(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
                           std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
 
 template <class E>
@@ -45,7 +47,7 @@ struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
   MatmulFn<f16_t> matmul_f16;
-  MatmulFn<bf16_t> matmul_bf16;
+  MatmulFn<bf16_t, bf16_t> matmul_bf16;
   DotFn<float> dot_f32;
   DotFn<f16_t> dot_f16;
   AxpyFn<float> axpy_f32;
@@ -56,7 +58,7 @@ struct KernelTable {
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }
-  MatmulFn<bf16_t> matmul(const bf16_t*) const { return matmul_bf16; }
+  MatmulFn<bf16_t, bf16_t> matmul(const bf16_t*) const { return matmul_bf16; }
   DotFn<float> dot(const float*) const { return dot_f32; }
   DotFn<f16_t> dot(const f16_t*) const { return dot_f16; }
   AxpyFn<float> axpy(const float*) const { return axpy_f32; }

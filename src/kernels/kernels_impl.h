@@ -62,22 +62,9 @@ inline void store_one(float* p, float v) { *p = v; }
 inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
 inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 
-// bf16 weights multiply activations rounded to bf16: the AVX-512 kernel uses
-// vdpbf16ps (bf16 x bf16 pairs, f32 sums, twice the FMA rate), and every ISA
-// and the reference path round the same way so they agree.
-template <class W>
-constexpr bool kRoundsActivations = std::is_same_v<W, bf16_t>;
-
-template <class W>
-inline float activation_as(float x) {
-  if constexpr (kRoundsActivations<W>) return bf16_to_f32(f32_to_bf16(x));
-  return x;
-}
-
 // One register tile: R weight rows x C tokens, full width then a scalar tail.
-template <class V, int R, int C, class W>
-inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::size_t in, float* y,
-                        std::size_t y_stride) {
+template <class V, int R, int C, class W, class X>
+inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_t in, float* y, std::size_t y_stride) {
   typename V::reg acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
@@ -86,8 +73,7 @@ inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::s
     typename V::reg wv[R];
     for (int r = 0; r < R; ++r) wv[r] = V::load(w + std::size_t(r) * in + i);
     for (int c = 0; c < C; ++c) {
-      typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
-      if constexpr (kRoundsActivations<W>) xv = V::round_to_bf16(xv);
+      const typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
       for (int r = 0; r < R; ++r) acc[r][c] = V::fmadd(wv[r], xv, acc[r][c]);
     }
   }
@@ -95,14 +81,14 @@ inline void matmul_tile(const float* x, std::size_t x_stride, const W* w, std::s
     for (int c = 0; c < C; ++c) {
       float tail = 0.0f;
       for (std::size_t k = i; k < in; ++k)
-        tail += activation_as<W>(x[std::size_t(c) * x_stride + k]) * to_f32(w[std::size_t(r) * in + k]);
+        tail += to_f32(x[std::size_t(c) * x_stride + k]) * to_f32(w[std::size_t(r) * in + k]);
       y[std::size_t(c) * y_stride + std::size_t(r)] = V::sum(acc[r][c]) + tail;
     }
   }
 }
 
-template <class V, int R, class W>
-inline void matmul_rows(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+template <class V, int R, class W, class X>
+inline void matmul_rows(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
                         float* y, std::size_t y_stride) {
   constexpr int C = V::tile_tokens;
   std::size_t t = 0;
@@ -110,8 +96,8 @@ inline void matmul_rows(const float* x, std::size_t x_stride, std::size_t tokens
   for (; t < tokens; ++t) matmul_tile<V, R, 1>(x + t * x_stride, x_stride, w, in, y + t * y_stride, y_stride);
 }
 
-template <class V, class W>
-void matmul(const float* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
+template <class V, class W, class X>
+void matmul(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
             std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
   // Decode (one token) is a pure weight stream: more rows in flight keep more
   // memory requests outstanding. Prefill reuses each weight over C tokens.
@@ -165,9 +151,9 @@ void fill_convert_row(ConvertFn* row) {
 template <class V>
 KernelTable make_table(Isa isa) {
   KernelTable t{isa,
-                &matmul<V, float>,
-                &matmul<V, f16_t>,
-                &matmul<V, bf16_t>,
+                &matmul<V, float, float>,
+                &matmul<V, f16_t, float>,
+                &matmul<V, bf16_t, bf16_t>,
                 &dot<V, float>,
                 &dot<V, f16_t>,
                 &axpy<V, float>,

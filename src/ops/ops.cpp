@@ -30,13 +30,22 @@ void for_each_chunk_and_row_slice(const Context& ctx, std::size_t tokens, const 
   }
 }
 
-template <class W>
-void matmul_typed(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
+template <class W, class X>
+void matmul_typed(const Context& ctx, const X* x, std::size_t tokens, const MatrixView& w, float* y) {
   const auto fn = ctx.kernels.matmul(static_cast<const W*>(nullptr));
   const W* data = static_cast<const W*>(w.data);
   for_each_chunk_and_row_slice(ctx, tokens, w, [&](std::size_t t0, std::size_t n, std::size_t r0, std::size_t r1) {
     fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
   });
+}
+
+// bf16 weights multiply bf16 activations (kernels/kernels.h): each token is
+// rounded once here rather than in every tile.
+void matmul_bf16(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
+  thread_local std::vector<bf16_t> xb;  // per thread, as in matmul_quantized
+  if (xb.size() < tokens * w.cols) xb.resize(tokens * w.cols);
+  ctx.kernels.convert[int(DType::f32)][int(DType::bf16)](x, xb.data(), tokens * w.cols);
+  matmul_typed<bf16_t>(ctx, static_cast<const bf16_t*>(xb.data()), tokens, w, y);
 }
 
 // Quantizes each token's activations to int8 (one scale per token), then
@@ -71,7 +80,7 @@ void matmul(const Context& ctx, const float* x, std::size_t tokens, const Matrix
   switch (w.dtype) {
     case DType::f32: matmul_typed<float>(ctx, x, tokens, w, y); break;
     case DType::f16: matmul_typed<f16_t>(ctx, x, tokens, w, y); break;
-    case DType::bf16: matmul_typed<bf16_t>(ctx, x, tokens, w, y); break;
+    case DType::bf16: matmul_bf16(ctx, x, tokens, w, y); break;
     case DType::q8:
     case DType::q4: matmul_quantized(ctx, x, tokens, w, y); break;
   }
