@@ -13,6 +13,7 @@ namespace kvlm {
 
 namespace {
 constexpr int kSpinIterations = 20000;  // ~tens of microseconds before sleeping
+constexpr std::size_t kSlicesPerThread = 8;
 }
 
 ThreadPool::ThreadPool(int threads) {
@@ -27,15 +28,12 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::slice(int thread, std::size_t& begin, std::size_t& end) const {
-  const std::size_t chunks = (n_ + grain_ - 1) / grain_;
-  const std::size_t threads = std::size_t(size());
-  const std::size_t per = chunks / threads, extra = chunks % threads;
-  const std::size_t t = std::size_t(thread);
-  const std::size_t first = t * per + std::min(t, extra);
-  const std::size_t count = per + (t < extra ? 1 : 0);
-  begin = std::min(n_, first * grain_);
-  end = std::min(n_, (first + count) * grain_);
+void ThreadPool::work(int thread) {
+  for (;;) {
+    const std::size_t begin = next_slice_.fetch_add(1, std::memory_order_relaxed) * slice_size_;
+    if (begin >= n_) return;
+    task_(ctx_, thread, begin, std::min(n_, begin + slice_size_));
+  }
 }
 
 void ThreadPool::run(std::size_t n, std::size_t grain, Task task, void* ctx) {
@@ -46,13 +44,15 @@ void ThreadPool::run(std::size_t n, std::size_t grain, Task task, void* ctx) {
   task_ = task;
   ctx_ = ctx;
   n_ = n;
-  grain_ = std::max<std::size_t>(1, grain);
+  grain = std::max<std::size_t>(1, grain);
+  const std::size_t grains = (n + grain - 1) / grain;
+  const std::size_t slices = std::min(grains, std::size_t(size()) * kSlicesPerThread);
+  slice_size_ = (grains + slices - 1) / slices * grain;
+  next_slice_.store(0, std::memory_order_relaxed);
   pending_.store(int(workers_.size()), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_acq_rel);  // publishes the fields above
   generation_.notify_all();
-  std::size_t b, e;
-  slice(0, b, e);
-  if (b < e) task(ctx, 0, b, e);
+  work(0);
   // Spin, then yield: when the machine is oversubscribed (parallel test
   // runs, other processes) a pure spin would starve the very worker it waits for.
   for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
@@ -77,9 +77,7 @@ void ThreadPool::worker_loop(int index) {
     }
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-    std::size_t b, e;
-    slice(index, b, e);
-    if (b < e) task_(ctx_, index, b, e);
+    work(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

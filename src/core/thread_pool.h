@@ -24,8 +24,10 @@ class ThreadPool {
 
   static constexpr std::size_t kMinParallelWork = std::size_t(1) << 16;
 
-  // Calls fn(thread_index, begin, end) on contiguous slices covering [0, n),
-  // one per thread; slice sizes are multiples of `grain` except the last.
+  // Calls fn(thread_index, begin, end) on contiguous slices covering [0, n);
+  // slice sizes are multiples of `grain` except the last. Threads claim
+  // slices (a few per thread) from a shared counter, so a thread slowed by
+  // the OS or a noisy neighbour does not hold the others up at the join.
   // `work` estimates the total cost (e.g. multiply-adds): below a few tens of
   // microseconds' worth, waking other threads costs more than it saves, so
   // the caller's thread does it all.
@@ -44,7 +46,8 @@ class ThreadPool {
   using Task = void (*)(void* ctx, int thread, std::size_t begin, std::size_t end);
   void run(std::size_t n, std::size_t grain, Task task, void* ctx);
   void worker_loop(int index);
-  void slice(int thread, std::size_t& begin, std::size_t& end) const;
+  // Runs slices claimed from next_slice_ until none are left.
+  void work(int thread);
 
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
@@ -53,7 +56,8 @@ class ThreadPool {
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   std::size_t n_ = 0;
-  std::size_t grain_ = 1;
+  std::size_t slice_size_ = 1;
+  std::atomic<std::size_t> next_slice_{0};
 };
 
 }  // namespace kvlm
