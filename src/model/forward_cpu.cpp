@@ -44,9 +44,10 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
     const LayerWeights& lw = w.layers[std::size_t(l)];
     ops::rmsnorm(s.x.data(), lw.attn_norm.data(), s.xn.data(), T, H, eps);
     auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
-    ops::matmul(ctx, s.xn.data(), T, lw.q, s.q.data(), bias(lw.q_bias));
-    ops::matmul(ctx, s.xn.data(), T, lw.k, s.k.data(), bias(lw.k_bias));
-    ops::matmul(ctx, s.xn.data(), T, lw.v, s.v.data(), bias(lw.v_bias));
+    const ops::MatmulOut qkv[] = {{&lw.q, s.q.data(), bias(lw.q_bias)},
+                                  {&lw.k, s.k.data(), bias(lw.k_bias)},
+                                  {&lw.v, s.v.data(), bias(lw.v_bias)}};
+    ops::matmul_fused(ctx, s.xn.data(), T, qkv);
     ops::rope(s.q.data(), T, Hq, D, s.rope_cos.data(), s.rope_sin.data());
     ops::rope(s.k.data(), T, Hkv, D, s.rope_cos.data(), s.rope_sin.data());
 
@@ -65,8 +66,8 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
     ops::add(s.x.data(), s.xn.data(), T * H);
 
     ops::rmsnorm(s.x.data(), lw.mlp_norm.data(), s.xn.data(), T, H, eps);
-    ops::matmul(ctx, s.xn.data(), T, lw.gate, s.gate.data());
-    ops::matmul(ctx, s.xn.data(), T, lw.up, s.up.data());
+    const ops::MatmulOut gate_up[] = {{&lw.gate, s.gate.data()}, {&lw.up, s.up.data()}};
+    ops::matmul_fused(ctx, s.xn.data(), T, gate_up);
     ops::silu_mul(s.gate.data(), s.up.data(), T * I);
     ops::matmul(ctx, s.gate.data(), T, lw.down, s.xn.data());
     ops::add(s.x.data(), s.xn.data(), T * H);

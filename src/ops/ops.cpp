@@ -13,79 +13,121 @@ namespace kvlm::ops {
 namespace {
 
 // Token chunk for prefill matmuls: keeps the activations being multiplied
-// (chunk x cols f32) in L2 while the weight rows stream past.
+// (chunk x cols) in L2 while the weight rows stream past.
 constexpr std::size_t kTokenChunk = 64;
-// Rows per thread slice granule: a multiple of every kernel tile height.
+// Rows per thread slice granule: the q4 row block (kernels of the other
+// formats take any row range).
 constexpr std::size_t kRowGrain = 16;
 
-// Calls slice(t0, n, r0, r1) for tokens [t0, t0 + n) in chunks of
-// kTokenChunk, each chunk split across threads by weight rows [r0, r1).
-template <class Slice>
-void for_each_chunk_and_row_slice(const Context& ctx, std::size_t tokens, const MatrixView& w, Slice&& slice) {
-  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
-    const std::size_t n = std::min(kTokenChunk, tokens - t0);
-    ctx.pool.parallel_for(
-        w.rows, kRowGrain, [&](int, std::size_t r0, std::size_t r1) { slice(t0, n, r0, r1); },
-        n * w.rows * w.cols);
+// The activations in the form the weights' kernel multiplies: f32 as given,
+// bf16-rounded for bf16 weights, int8 with per-token scales (and q4 group
+// corrections) for quantized weights. Made once per call, shared by every
+// fused matrix. Buffers are per thread: ops run on one thread at a time per
+// model, but several models may run on different threads.
+struct PreparedInput {
+  const float* f32 = nullptr;
+  const bf16_t* bf16 = nullptr;
+  const std::int8_t* q = nullptr;
+  const float* q_scale = nullptr;
+  const std::int32_t* q_corr = nullptr;  // q4 only
+};
+
+PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t tokens, std::size_t cols, DType dtype) {
+  PreparedInput in;
+  if (dtype == DType::f32 || dtype == DType::f16) {
+    in.f32 = x;
+  } else if (dtype == DType::bf16) {
+    thread_local std::vector<bf16_t> xb;
+    if (xb.size() < tokens * cols) xb.resize(tokens * cols);
+    ctx.kernels.convert[int(DType::f32)][int(DType::bf16)](x, xb.data(), tokens * cols);
+    in.bf16 = xb.data();
+  } else {
+    thread_local std::vector<std::int8_t> xq;
+    thread_local std::vector<float> x_scale;
+    thread_local std::vector<std::int32_t> x_corr;
+    const std::size_t groups = cols / quant::kQ4Group;
+    const bool q4 = dtype == DType::q4;
+    if (xq.size() < tokens * cols) xq.resize(tokens * cols);
+    if (x_scale.size() < tokens) x_scale.resize(tokens);
+    if (q4 && x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
+    for (std::size_t t = 0; t < tokens; ++t)
+      quant::quantize_activations(x + t * cols, cols, xq.data() + t * cols, &x_scale[t],
+                                  q4 ? x_corr.data() + t * groups : nullptr);
+    in.q = xq.data();
+    in.q_scale = x_scale.data();
+    in.q_corr = q4 ? x_corr.data() : nullptr;
   }
+  return in;
 }
 
-template <class W, class X>
-void matmul_typed(const Context& ctx, const X* x, std::size_t tokens, const MatrixView& w, float* y) {
-  const auto fn = ctx.kernels.matmul(static_cast<const W*>(nullptr));
-  const W* data = static_cast<const W*>(w.data);
-  for_each_chunk_and_row_slice(ctx, tokens, w, [&](std::size_t t0, std::size_t n, std::size_t r0, std::size_t r1) {
-    fn(x + t0 * w.cols, w.cols, n, data, w.cols, r0, r1, y + t0 * w.rows, w.rows);
-  });
-}
-
-// bf16 weights multiply bf16 activations (kernels/kernels.h): each token is
-// rounded once here rather than in every tile.
-void matmul_bf16(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
-  thread_local std::vector<bf16_t> xb;  // per thread, as in matmul_quantized
-  if (xb.size() < tokens * w.cols) xb.resize(tokens * w.cols);
-  ctx.kernels.convert[int(DType::f32)][int(DType::bf16)](x, xb.data(), tokens * w.cols);
-  matmul_typed<bf16_t>(ctx, static_cast<const bf16_t*>(xb.data()), tokens, w, y);
-}
-
-// Quantizes each token's activations to int8 (one scale per token), then
-// runs the q8 / q4 kernel over row slices.
-void matmul_quantized(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y) {
-  // Per thread: the ops are called from one thread at a time per model, but
-  // several models may run on different threads.
-  thread_local std::vector<std::int8_t> xq;
-  thread_local std::vector<float> x_scale;
-  thread_local std::vector<std::int32_t> x_corr;
-  const std::size_t in = w.cols, groups = in / quant::kQ4Group;
-  const bool q4 = w.dtype == DType::q4;
-  if (xq.size() < tokens * in) xq.resize(tokens * in);
-  if (x_scale.size() < tokens) x_scale.resize(tokens);
-  if (q4 && x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
-  for (std::size_t t = 0; t < tokens; ++t)
-    quant::quantize_activations(x + t * in, in, xq.data() + t * in, &x_scale[t], q4 ? x_corr.data() + t * groups : nullptr);
-  const MatmulQuantFn fn = q4 ? ctx.kernels.matmul_q4 : ctx.kernels.matmul_q8;
-  // Plain pointers: a lambda running on a worker would see that worker's own thread_locals.
-  const std::int8_t* q = xq.data();
-  const float* scale = x_scale.data();
-  const std::int32_t* corr = q4 ? x_corr.data() : nullptr;
-  for_each_chunk_and_row_slice(ctx, tokens, w, [&](std::size_t t0, std::size_t n, std::size_t r0, std::size_t r1) {
-    fn(q + t0 * in, in, scale + t0, corr ? corr + t0 * groups : nullptr, n, w, r0, r1, y + t0 * w.rows, w.rows);
-  });
+// Rows [r0, r1) of o.w times tokens [t0, t0 + n) of the prepared input.
+void matmul_rows(const Context& ctx, const PreparedInput& in, const MatmulOut& o, std::size_t t0, std::size_t n,
+                 std::size_t r0, std::size_t r1) {
+  const MatrixView& w = *o.w;
+  const std::size_t cols = w.cols;
+  float* y = o.y + t0 * w.rows;
+  switch (w.dtype) {
+    case DType::f32:
+      ctx.kernels.matmul_f32(in.f32 + t0 * cols, cols, n, static_cast<const float*>(w.data), cols, r0, r1, y, w.rows);
+      break;
+    case DType::f16:
+      ctx.kernels.matmul_f16(in.f32 + t0 * cols, cols, n, static_cast<const f16_t*>(w.data), cols, r0, r1, y, w.rows);
+      break;
+    case DType::bf16:
+      ctx.kernels.matmul_bf16(in.bf16 + t0 * cols, cols, n, static_cast<const bf16_t*>(w.data), cols, r0, r1, y,
+                              w.rows);
+      break;
+    case DType::q8:
+    case DType::q4: {
+      const MatmulQuantFn fn = w.dtype == DType::q4 ? ctx.kernels.matmul_q4 : ctx.kernels.matmul_q8;
+      const std::int32_t* corr = in.q_corr ? in.q_corr + t0 * (cols / quant::kQ4Group) : nullptr;
+      fn(in.q + t0 * cols, cols, in.q_scale + t0, corr, n, w, r0, r1, y, w.rows);
+      break;
+    }
+  }
 }
 
 }  // namespace
 
 void matmul(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y,
             const float* bias) {
-  switch (w.dtype) {
-    case DType::f32: matmul_typed<float>(ctx, x, tokens, w, y); break;
-    case DType::f16: matmul_typed<f16_t>(ctx, x, tokens, w, y); break;
-    case DType::bf16: matmul_bf16(ctx, x, tokens, w, y); break;
-    case DType::q8:
-    case DType::q4: matmul_quantized(ctx, x, tokens, w, y); break;
+  const MatmulOut out{&w, y, bias};
+  matmul_fused(ctx, x, tokens, {&out, 1});
+}
+
+void matmul_fused(const Context& ctx, const float* x, std::size_t tokens, std::span<const MatmulOut> outs) {
+  if (outs.empty() || tokens == 0) return;
+  const DType dtype = outs[0].w->dtype;
+  const std::size_t cols = outs[0].w->cols;
+  std::size_t total_rows = 0;
+  for (const MatmulOut& o : outs) {
+    if (o.w->dtype != dtype || o.w->cols != cols) {  // mixed formats (a q4 model's q8 fallbacks): one at a time
+      for (const MatmulOut& one : outs) matmul_fused(ctx, x, tokens, {&one, 1});
+      return;
+    }
+    total_rows += o.w->rows;
   }
-  if (bias)
-    for (std::size_t t = 0; t < tokens; ++t) add(y + t * w.rows, bias, w.rows);
+  const PreparedInput in = prepare_input(ctx, x, tokens, cols, dtype);
+  // Token chunks, each split across threads over the matrices' rows laid end
+  // to end. Every matrix's row count is a multiple of kRowGrain where it
+  // matters (q4 blocks), so slices stay block-aligned inside each matrix.
+  for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
+    const std::size_t n = std::min(kTokenChunk, tokens - t0);
+    ctx.pool.parallel_for(
+        total_rows, kRowGrain,
+        [&](int, std::size_t r0, std::size_t r1) {
+          std::size_t base = 0;
+          for (const MatmulOut& o : outs) {
+            const std::size_t lo = std::max(r0, base), hi = std::min(r1, base + o.w->rows);
+            if (lo < hi) matmul_rows(ctx, in, o, t0, n, lo - base, hi - base);
+            base += o.w->rows;
+          }
+        },
+        n * total_rows * cols);
+  }
+  for (const MatmulOut& o : outs)
+    if (o.bias)
+      for (std::size_t t = 0; t < tokens; ++t) add(o.y + t * o.w->rows, o.bias, o.w->rows);
 }
 
 void rmsnorm(const float* x, const float* weight, float* out, std::size_t tokens, std::size_t n, float eps) {

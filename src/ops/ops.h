@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
@@ -20,6 +21,19 @@ struct Context {
 // y[tokens][w.rows] = x[tokens][w.cols] . w^T (+ bias[w.rows] when non-null).
 void matmul(const Context& ctx, const float* x, std::size_t tokens, const MatrixView& w, float* y,
             const float* bias = nullptr);
+
+// One matrix of a fused matmul: y[tokens][w->rows] = x . w^T (+ bias).
+struct MatmulOut {
+  const MatrixView* w;
+  float* y;
+  const float* bias = nullptr;
+};
+
+// Several matrices over the same input (q/k/v, gate/up) as one parallel
+// region: the activations are prepared (rounded or quantized) once and the
+// threads split the matrices' rows laid end to end. Results are exactly
+// those of separate matmul calls.
+void matmul_fused(const Context& ctx, const float* x, std::size_t tokens, std::span<const MatmulOut> outs);
 
 // out[t] = x[t] / rms(x[t]) * weight, rows of n.
 void rmsnorm(const float* x, const float* weight, float* out, std::size_t tokens, std::size_t n, float eps);
