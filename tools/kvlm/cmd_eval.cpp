@@ -1,6 +1,8 @@
 // kvlm eval: runs every case of an evaluation pack (jsonl) and reports output,
 // token counts, timings, must_contain / must_not_contain verdicts and chrF
 // against the reference. kvlm smoke: the capital-of-France case.
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -99,6 +101,20 @@ struct EvalOptions {
   int ctx = 0;
 };
 
+// The CoreML port on an Apple M1 Pro (the system kvlm replaces): its fastest
+// reported warm prefill (30-token prompts; it reported 168-588 ms for 30-80)
+// plus 130 ms per decode step. Taking its fastest prefill makes the
+// comparison conservative.
+constexpr double kPortWarmPrefillMs = 168.0;
+constexpr double kPortDecodeMsPerStep = 130.0;
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
   std::vector<std::string> out;
   if (j.contains(key) && j[key].is_array())
@@ -126,14 +142,21 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
   int with_checks = 0, passed = 0, with_ref = 0;
   double chrf_sum = 0, prefill_ms_sum = 0, decode_sum = 0;
   int decode_cases = 0;
+  std::vector<double> totals, vs_port;
   for (const auto& c : cases) {
     ProviderResult r;
+    const auto start = std::chrono::steady_clock::now();
     if (c.contains("input")) {
       r = provider.respond(c.value("system", ""), c["input"].get<std::string>());
     } else {
       r = provider.complete(c["prompt"].get<std::string>(), c.value("max_new_tokens", o.max_new));
       r.text = c["prompt"].get<std::string>() + r.text;  // a completion is judged with its prompt
     }
+    // End to end: template, tokenization, prefill (prefix reused), decode, detokenization.
+    const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double port_ms = kPortWarmPrefillMs + kPortDecodeMsPerStep * r.timings.decode_steps;
+    totals.push_back(total_ms);
+    vs_port.push_back(total_ms / port_ms);
     nlohmann::json j;
     j["id"] = c.value("id", "");
     j["output"] = r.text;
@@ -142,6 +165,9 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
     j["prefill_tokens"] = r.timings.prefill_tokens;
     j["prefill_ms"] = r.timings.prefill_ms;
     j["decode_ms_per_token"] = r.timings.decode_ms_per_token();
+    j["decode_steps"] = r.timings.decode_steps;
+    j["total_ms"] = total_ms;
+    j["port_m1_ms"] = port_ms;
     const std::string out_lower = lower(r.text);
     bool ok = true;
     const auto contain = strings(c, "must_contain"), not_contain = strings(c, "must_not_contain");
@@ -171,9 +197,11 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
       std::string line = "[" + j["id"].get<std::string>() + "] " + r.text;
       for (char& ch : line)
         if (ch == '\n') ch = ' ';
-      std::fprintf(stdout, "%s\n    prompt %d tokens (%d prefilled), prefill %.1f ms, decode %.2f ms/token",
+      std::fprintf(stdout,
+                   "%s\n    prompt %d tokens (%d prefilled), prefill %.1f ms, decode %.2f ms/token, total %.0f ms "
+                   "(%.0f%% of the port's M1 Pro)",
                    line.c_str(), r.timings.prompt_tokens, r.timings.prefill_tokens, r.timings.prefill_ms,
-                   r.timings.decode_ms_per_token());
+                   r.timings.decode_ms_per_token(), total_ms, 100.0 * total_ms / port_ms);
       if (j.contains("chrf")) std::fprintf(stdout, ", chrF %.1f", j["chrf"].get<double>());
       if (j.contains("pass")) std::fprintf(stdout, ", %s", ok ? "pass" : "FAIL");
       std::fprintf(stdout, "\n");
@@ -187,7 +215,9 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
                        {"passed", passed},
                        {"mean_chrf", with_ref ? nlohmann::json(chrf_sum / with_ref) : nlohmann::json()},
                        {"mean_prefill_ms", prefill_ms_sum / double(cases.size())},
-                       {"mean_decode_ms_per_token", decode_cases ? decode_sum / decode_cases : 0.0}};
+                       {"mean_decode_ms_per_token", decode_cases ? decode_sum / decode_cases : 0.0},
+                       {"median_total_ms", median(totals)},
+                       {"median_vs_port_m1", median(vs_port)}};
   return report;
 }
 
@@ -197,6 +227,10 @@ void print_summary(const nlohmann::json& s) {
   if (!s["mean_chrf"].is_null()) std::printf(", mean chrF %.1f", s["mean_chrf"].get<double>());
   std::printf(", mean prefill %.1f ms, mean decode %.2f ms/token\n", s["mean_prefill_ms"].get<double>(),
               s["mean_decode_ms_per_token"].get<double>());
+  std::printf("end to end: median %.0f ms per case, median %.0f%% of the CoreML port's M1 Pro time (%.0f ms warm "
+              "prefill + %.0f ms per decode step)\n",
+              s["median_total_ms"].get<double>(), 100.0 * s["median_vs_port_m1"].get<double>(), kPortWarmPrefillMs,
+              kPortDecodeMsPerStep);
 }
 
 void add_eval_options(CLI::App& sub, EvalOptions& o) {
