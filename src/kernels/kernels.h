@@ -24,12 +24,15 @@ template <class W, class X = float>
 using MatmulFn = void (*)(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
                           std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
 
+// Attention over one KV head's cache rows (keys / values: [n][d] of E, f16
+// or f32): scores[p] = scale * (q . keys[p]) for p in [0, n).
 template <class E>
-using DotFn = float (*)(const float* a, const E* b, std::size_t n);
+using AttentionScoresFn = void (*)(const float* q, const E* keys, std::size_t d, std::size_t n, float scale,
+                                   float* scores);
 
-// y[i] += a * x[i]
+// out[i] = sum over p in [0, n), in order, of probs[p] * values[p][i].
 template <class E>
-using AxpyFn = void (*)(float a, const E* x, float* y, std::size_t n);
+using AttentionValuesFn = void (*)(const float* probs, const E* values, std::size_t d, std::size_t n, float* out);
 
 // dst[i] = src[i] converted between element types (round to nearest even).
 using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
@@ -48,10 +51,10 @@ struct KernelTable {
   MatmulFn<float> matmul_f32;
   MatmulFn<f16_t> matmul_f16;
   MatmulFn<bf16_t, bf16_t> matmul_bf16;
-  DotFn<float> dot_f32;
-  DotFn<f16_t> dot_f16;
-  AxpyFn<float> axpy_f32;
-  AxpyFn<f16_t> axpy_f16;
+  AttentionScoresFn<float> attention_scores_f32;
+  AttentionScoresFn<f16_t> attention_scores_f16;
+  AttentionValuesFn<float> attention_values_f32;
+  AttentionValuesFn<f16_t> attention_values_f16;
   ConvertFn convert[3][3];  // [int(from DType)][int(to DType)], f32 / f16 / bf16
   MatmulQuantFn matmul_q8;
   MatmulQuantFn matmul_q4;
@@ -59,10 +62,10 @@ struct KernelTable {
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }
   MatmulFn<bf16_t, bf16_t> matmul(const bf16_t*) const { return matmul_bf16; }
-  DotFn<float> dot(const float*) const { return dot_f32; }
-  DotFn<f16_t> dot(const f16_t*) const { return dot_f16; }
-  AxpyFn<float> axpy(const float*) const { return axpy_f32; }
-  AxpyFn<f16_t> axpy(const f16_t*) const { return axpy_f16; }
+  AttentionScoresFn<float> attention_scores(const float*) const { return attention_scores_f32; }
+  AttentionScoresFn<f16_t> attention_scores(const f16_t*) const { return attention_scores_f16; }
+  AttentionValuesFn<float> attention_values(const float*) const { return attention_values_f32; }
+  AttentionValuesFn<f16_t> attention_values(const f16_t*) const { return attention_values_f16; }
 };
 
 const KernelTable& kernel_table_generic();

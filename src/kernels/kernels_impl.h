@@ -5,6 +5,7 @@
 // Include only from a kernels_<isa>.cpp compiled with that ISA's flags.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -114,22 +115,54 @@ void matmul(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, st
   for (; r < row_end; ++r) matmul_rows<V, 1>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);
 }
 
-template <class V, class E>
-float dot(const float* a, const E* b, std::size_t n) {
-  typename V::reg acc = V::zero();
+// P positions at a time: independent sums in flight instead of one
+// horizontal reduction stalling the next position. Each score is reduced the
+// same way whatever P, so prefill and decode agree bit for bit.
+template <class V, int P, class E>
+inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, float scale, float* scores) {
+  typename V::reg acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = V::zero();
   std::size_t i = 0;
-  for (; i + V::width <= n; i += V::width) acc = V::fmadd(V::load(a + i), V::load(b + i), acc);
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i] * to_f32(b[i]);
-  return V::sum(acc) + tail;
+  for (; i + V::width <= d; i += V::width) {
+    const typename V::reg qv = V::load(q + i);
+    for (int p = 0; p < P; ++p) acc[p] = V::fmadd(qv, V::load(keys + std::size_t(p) * d + i), acc[p]);
+  }
+  for (int p = 0; p < P; ++p) {
+    float tail = 0.0f;
+    for (std::size_t k = i; k < d; ++k) tail += q[k] * to_f32(keys[std::size_t(p) * d + k]);
+    scores[p] = (V::sum(acc[p]) + tail) * scale;
+  }
 }
 
 template <class V, class E>
-void axpy(float a, const E* x, float* y, std::size_t n) {
-  const typename V::reg av = V::broadcast(a);
+void attention_scores(const float* q, const E* keys, std::size_t d, std::size_t n, float scale, float* scores) {
+  std::size_t p = 0;
+  for (; p + 4 <= n; p += 4) attention_scores_tile<V, 4>(q, keys + p * d, d, scale, scores + p);
+  for (; p < n; ++p) attention_scores_tile<V, 1>(q, keys + p * d, d, scale, scores + p);
+}
+
+// The output slice stays in registers across all positions (up to 4 vectors
+// of it at a time) instead of a load and store per position.
+template <class V, class E>
+void attention_values(const float* probs, const E* values, std::size_t d, std::size_t n, float* out) {
+  constexpr std::size_t kRegs = 4;
   std::size_t i = 0;
-  for (; i + V::width <= n; i += V::width) V::store(y + i, V::fmadd(av, V::load(x + i), V::load(y + i)));
-  for (; i < n; ++i) y[i] += a * to_f32(x[i]);
+  for (; i + V::width <= d;) {
+    const std::size_t regs = std::min(kRegs, (d - i) / V::width);
+    typename V::reg acc[kRegs];
+    for (std::size_t r = 0; r < kRegs; ++r) acc[r] = V::zero();
+    for (std::size_t p = 0; p < n; ++p) {
+      const typename V::reg pb = V::broadcast(probs[p]);
+      for (std::size_t r = 0; r < regs; ++r) acc[r] = V::fmadd(pb, V::load(values + p * d + i + r * V::width), acc[r]);
+    }
+    for (std::size_t r = 0; r < regs; ++r) V::store(out + i + r * V::width, acc[r]);
+    i += regs * V::width;
+  }
+  for (; i < d; ++i) {
+    float acc = 0.0f;
+    for (std::size_t p = 0; p < n; ++p) acc += probs[p] * to_f32(values[p * d + i]);
+    out[i] = acc;
+  }
 }
 
 template <class V, class S, class D>
@@ -154,10 +187,10 @@ KernelTable make_table(Isa isa) {
                 &matmul<V, float, float>,
                 &matmul<V, f16_t, float>,
                 &matmul<V, bf16_t, bf16_t>,
-                &dot<V, float>,
-                &dot<V, f16_t>,
-                &axpy<V, float>,
-                &axpy<V, f16_t>,
+                &attention_scores<V, float>,
+                &attention_scores<V, f16_t>,
+                &attention_values<V, float>,
+                &attention_values<V, f16_t>,
                 {},
                 &matmul_q8,
                 &matmul_q4};

@@ -202,8 +202,8 @@ namespace {
 template <class E>
 void attention_typed(const Context& ctx, const AttentionShape& s, const float* q, const E* keys, const E* values,
                      float* out, float* scratch) {
-  const auto dot = ctx.kernels.dot(static_cast<const E*>(nullptr));
-  const auto axpy = ctx.kernels.axpy(static_cast<const E*>(nullptr));
+  const auto scores_fn = ctx.kernels.attention_scores(static_cast<const E*>(nullptr));
+  const auto values_fn = ctx.kernels.attention_values(static_cast<const E*>(nullptr));
   const std::size_t group = s.heads / s.kv_heads;
   const float scale = 1.0f / std::sqrt(float(s.head_dim));
   // Work: q.k and p.v over every visible position of every (token, head).
@@ -213,20 +213,16 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
     for (std::size_t job = begin; job < end; ++job) {
       const std::size_t t = job / s.heads, h = job % s.heads;
       const std::size_t visible = s.first_pos + t + 1;  // causal: positions [0, first_pos + t]
-      const float* qv = q + job * s.head_dim;
       const E* k = keys + (h / group) * s.max_ctx * s.head_dim;
       const E* v = values + (h / group) * s.max_ctx * s.head_dim;
+      scores_fn(q + job * s.head_dim, k, s.head_dim, visible, scale, scores);
       float max_score = -INFINITY;
-      for (std::size_t p = 0; p < visible; ++p) {
-        scores[p] = dot(qv, k + p * s.head_dim, s.head_dim) * scale;
-        max_score = std::max(max_score, scores[p]);
-      }
+      for (std::size_t p = 0; p < visible; ++p) max_score = std::max(max_score, scores[p]);
       float total = 0.0f;
       for (std::size_t p = 0; p < visible; ++p) total += (scores[p] = std::exp(scores[p] - max_score));
       const float inv_total = 1.0f / total;
-      float* o = out + job * s.head_dim;
-      std::fill(o, o + s.head_dim, 0.0f);
-      for (std::size_t p = 0; p < visible; ++p) axpy(scores[p] * inv_total, v + p * s.head_dim, o, s.head_dim);
+      for (std::size_t p = 0; p < visible; ++p) scores[p] *= inv_total;
+      values_fn(scores, v, s.head_dim, visible, out + job * s.head_dim);
     }
   }, work);
 }

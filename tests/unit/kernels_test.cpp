@@ -89,26 +89,35 @@ TEST_P(KernelTest, MatmulIsIndependentOfBatchAndRowRange) {
   }
 }
 
-TEST_P(KernelTest, DotAndAxpy) {
-  for (const std::size_t n : {1u, 8u, 15u, 16u, 64u, 67u}) {
-    const auto a = random_floats(n, 5), b = random_floats(n, 6);
-    const auto bh = convert<f16_t>(b);
-    double ref32 = 0, ref16 = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      ref32 += double(a[i]) * b[i];
-      ref16 += double(a[i]) * to_f32(bh[i]);
-    }
-    EXPECT_NEAR(table().dot_f32(a.data(), b.data(), n), ref32, 1e-5);
-    EXPECT_NEAR(table().dot_f16(a.data(), bh.data(), n), ref16, 1e-5);
-    std::vector<float> y32 = a, y16 = a;
-    table().axpy_f32(0.5f, b.data(), y32.data(), n);
-    table().axpy_f16(-2.0f, bh.data(), y16.data(), n);
-    for (std::size_t i = 0; i < n; ++i) {
-      EXPECT_NEAR(y32[i], a[i] + 0.5 * b[i], 1e-6);
-      EXPECT_NEAR(y16[i], a[i] - 2.0 * to_f32(bh[i]), 1e-6);
+// Scores and the weighted value sum of attention, over f32 and f16 cache rows,
+// against double sums; head dims cover full vectors, partial register groups
+// and scalar tails, positions cover the 4-wide tiles and remainders.
+template <class E>
+void check_attention_kernels(const KernelTable& k) {
+  for (const std::size_t d : {1u, 8u, 15u, 16u, 64u, 67u, 128u}) {
+    for (const std::size_t n : {1u, 3u, 4u, 9u}) {
+      const auto q = random_floats(d, 5);
+      const auto keys = convert<E>(random_floats(n * d, 6)), values = convert<E>(random_floats(n * d, 7));
+      const auto probs = random_floats(n, 8);
+      std::vector<float> scores(n), out(d);
+      k.attention_scores(static_cast<const E*>(nullptr))(q.data(), keys.data(), d, n, 0.25f, scores.data());
+      k.attention_values(static_cast<const E*>(nullptr))(probs.data(), values.data(), d, n, out.data());
+      for (std::size_t p = 0; p < n; ++p) {
+        double ref = 0;
+        for (std::size_t i = 0; i < d; ++i) ref += double(q[i]) * to_f32(keys[p * d + i]);
+        EXPECT_NEAR(scores[p], 0.25 * ref, 1e-5) << "d=" << d << " n=" << n << " p=" << p;
+      }
+      for (std::size_t i = 0; i < d; ++i) {
+        double ref = 0;
+        for (std::size_t p = 0; p < n; ++p) ref += double(probs[p]) * to_f32(values[p * d + i]);
+        EXPECT_NEAR(out[i], ref, 1e-5) << "d=" << d << " n=" << n << " i=" << i;
+      }
     }
   }
 }
+
+TEST_P(KernelTest, AttentionScoresAndValuesF32) { check_attention_kernels<float>(table()); }
+TEST_P(KernelTest, AttentionScoresAndValuesF16) { check_attention_kernels<f16_t>(table()); }
 
 INSTANTIATE_TEST_SUITE_P(EveryIsa, KernelTest, ::testing::ValuesIn(supported_isas()),
                          [](const auto& p) { return std::string(isa_name(p.param)); });
