@@ -46,6 +46,11 @@ using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, cons
                                const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,
                                std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
 
+// Per-token int8 activations, exactly quant::quantize_activations (its
+// specification) but vectorised where the ISA allows.
+using QuantizeActivationsFn = void (*)(const float* x, std::size_t n, std::int8_t* q, float* scale,
+                                       std::int32_t* group_corr);
+
 struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
@@ -58,6 +63,7 @@ struct KernelTable {
   ConvertFn convert[3][3];  // [int(from DType)][int(to DType)], f32 / f16 / bf16
   MatmulQuantFn matmul_q8;
   MatmulQuantFn matmul_q4;
+  QuantizeActivationsFn quantize_activations;
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }

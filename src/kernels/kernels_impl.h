@@ -21,6 +21,7 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
 void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride);
+void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr);
 
 // Calls tile.operator()<RR, CC>(row, token) over [row_begin, row_end) x
 // [0, tokens) in R x C tiles, then 1-row and 1-token remainders.
@@ -193,7 +194,8 @@ KernelTable make_table(Isa isa) {
                 &attention_values<V, f16_t>,
                 {},
                 &matmul_q8,
-                &matmul_q4};
+                &matmul_q4,
+                &quantize_activations};
   fill_convert_row<V, float>(t.convert[0]);
   fill_convert_row<V, f16_t>(t.convert[1]);
   fill_convert_row<V, bf16_t>(t.convert[2]);

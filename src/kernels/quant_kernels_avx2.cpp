@@ -116,4 +116,8 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   });
 }
 
+void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr) {
+  quant::quantize_activations(x, n, q, scale, group_corr);  // the scalar specification
+}
+
 }  // namespace kvlm::avx2_isa

@@ -5,6 +5,8 @@
 // correction (-8 * group sum).
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #define KVLM_ISA_NAMESPACE avx512_isa
@@ -127,6 +129,29 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                   packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
                   y + t * y_stride + b * rows, y_stride);
   });
+}
+
+// Bit-exact with quant::quantize_activations: max is exact in any order,
+// x * inv is the same float product, and vcvtps2dq rounds to nearest even
+// as lrint does in the default rounding mode.
+void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr) {
+  __m512 max_abs = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) max_abs = _mm512_max_ps(max_abs, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  float m = _mm512_reduce_max_ps(max_abs);
+  for (; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  *scale = m / 127.0f;
+  const float inv = m > 0.0f ? 127.0f / m : 0.0f;
+  const __m512 inv_v = _mm512_set1_ps(inv);
+  i = 0;
+  for (; i + quant::kQ4Group <= n; i += quant::kQ4Group) {  // one q4 group: two vectors
+    const __m512i a = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv_v));
+    const __m512i b = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i + 16), inv_v));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtsepi32_epi8(a));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i + 16), _mm512_cvtsepi32_epi8(b));
+    if (group_corr) group_corr[i / quant::kQ4Group] = -8 * _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
+  }
+  for (; i < n; ++i) q[i] = std::int8_t(std::lrint(x[i] * inv));
 }
 
 }  // namespace kvlm::avx512_isa

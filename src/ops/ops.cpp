@@ -51,7 +51,7 @@ PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t toke
     if (x_scale.size() < tokens) x_scale.resize(tokens);
     if (q4 && x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
     for (std::size_t t = 0; t < tokens; ++t)
-      quant::quantize_activations(x + t * cols, cols, xq.data() + t * cols, &x_scale[t],
+      ctx.kernels.quantize_activations(x + t * cols, cols, xq.data() + t * cols, &x_scale[t],
                                   q4 ? x_corr.data() + t * groups : nullptr);
     in.q = xq.data();
     in.q_scale = x_scale.data();

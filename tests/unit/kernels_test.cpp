@@ -243,6 +243,24 @@ void check_quantized(const KernelTable& k, DType format) {
   }
 }
 
+// Each ISA's activation quantizer is bit-exact with the scalar specification.
+TEST_P(KernelTest, QuantizeActivationsMatchesTheScalarSpecification) {
+  for (const std::size_t n : {1u, 16u, 31u, 32u, 100u, 2048u, 8192u}) {
+    for (const float amplitude : {0.0f, 1e-3f, 1.0f, 300.0f}) {
+      auto x = random_floats(n, 40);
+      for (float& v : x) v *= amplitude;
+      std::vector<std::int8_t> q(n), want_q(n);
+      std::vector<std::int32_t> corr(n / 32 + 1, 7), want_corr(n / 32 + 1, 7);
+      float scale = -1, want_scale = -2;
+      table().quantize_activations(x.data(), n, q.data(), &scale, corr.data());
+      quant::quantize_activations(x.data(), n, want_q.data(), &want_scale, want_corr.data());
+      EXPECT_EQ(scale, want_scale) << n;
+      EXPECT_EQ(q, want_q) << n;
+      EXPECT_EQ(corr, want_corr) << n;
+    }
+  }
+}
+
 TEST_P(KernelTest, MatmulQ8) { check_quantized(table(), DType::q8); }
 TEST_P(KernelTest, MatmulQ4) { check_quantized(table(), DType::q4); }
 
