@@ -90,12 +90,9 @@ OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std:
   m.view.data = base;
   for (std::size_t r = 0; r < rows; ++r) {
     if constexpr (Q == DType::q8) {
-      auto* scales = reinterpret_cast<float*>(base + rows * cols);
-      auto* sums = reinterpret_cast<std::int32_t*>(base + rows * cols + rows * 4);
-      quant::quantize_row_q8(src.data() + r * cols, cols, reinterpret_cast<std::int8_t*>(base) + r * cols, scales + r,
-                             sums + r);
+      auto* scales = reinterpret_cast<float*>(base + quant::q8_stored_rows(rows) * cols);
+      quant::quantize_row_q8(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
       m.view.row_scale = scales;
-      m.view.row_sum = sums;
     } else {
       auto* scales = reinterpret_cast<std::uint16_t*>(base + rows * cols / 2);
       quant::quantize_row_q4(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
@@ -114,9 +111,11 @@ void kernel_quantized(const KernelTable& table, const float* x, std::size_t toke
   xq.resize(tokens * w.cols);
   scale.resize(tokens);
   corr.resize(tokens * w.cols / quant::kQ4Group);
-  for (std::size_t t = 0; t < tokens; ++t)
+  for (std::size_t t = 0; t < tokens; ++t) {
     quant::quantize_activations(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t],
-                                corr.data() + t * (w.cols / quant::kQ4Group));
+                                Q == DType::q4 ? corr.data() + t * (w.cols / quant::kQ4Group) : nullptr);
+    if (Q == DType::q8) corr[t] = quant::q8_activation_correction(xq.data() + t * w.cols, w.cols);
+  }
   const MatmulQuantFn fn = Q == DType::q8 ? table.matmul_q8 : table.matmul_q4;
   fn(xq.data(), w.cols, scale.data(), corr.data(), tokens, w, 0, w.rows, y, w.rows);
 }

@@ -1,7 +1,9 @@
 // A non-owning row-major [rows][cols] weight matrix in one of the formats of
 // DType. Quantized layouts (see src/quant/quant_formats.h):
-//   q8: data = int8 [rows][cols]; row_scale = f32 [rows]; row_sum = int32 [rows]
-//       (the sum of each row's int8 values, for the unsigned-activation trick).
+//   q8: rows in blocks of 16 (the last padded with zero rows), cols % 4 == 0.
+//       data = uint8 [stored_rows / 16][cols / 4][16][4]: 64 bytes hold 4
+//       columns of 16 rows (row = 32-bit lane), each weight stored + 128;
+//       row_scale = f32 [stored_rows]. stored_rows = rows rounded up to 16.
 //   q4: rows in blocks of 16, columns in groups of 32 (rows % 16 == 0,
 //       cols % 32 == 0). data = [rows / 16][cols / 32][4][16][4 bytes]: step s
 //       of a block's group is 64 bytes, 4 per row (row = lane, so one 512-bit
@@ -25,13 +27,12 @@ struct MatrixView {
   std::size_t cols = 0;
   const void* data = nullptr;
   const float* row_scale = nullptr;           // q8
-  const std::int32_t* row_sum = nullptr;      // q8
   const std::uint16_t* group_scale = nullptr; // q4 (f16 bits)
 
   // Bytes a full pass over the matrix reads (weights and scales).
   std::size_t bytes() const {
     switch (dtype) {
-      case DType::q8: return rows * cols + rows * 8;
+      case DType::q8: return (rows + 15) / 16 * 16 * (cols + 4);
       case DType::q4: return rows * cols / 2 + rows * (cols / 32) * 2;
       default: return rows * cols * dtype_size(dtype);
     }

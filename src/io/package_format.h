@@ -2,12 +2,12 @@
 //
 //   [0, 8)    magic "KVLMPKG1"
 //   [8, 16)   u64 little-endian: header length H
-//   [16, 16+H) header JSON: {"format_version": 2, "dtype": "q8", "data_offset": D, "config": {...},
+//   [16, 16+H) header JSON: {"format_version": 3, "dtype": "q8", "data_offset": D, "config": {...},
 //             "generation_config": {...} | null,
 //             "files": {"tokenizer.json": [offset, bytes], ...},
 //             "tensors": {"model.layers.0.self_attn.q_proj": {"format": "q8",
 //                 "shape": [rows, cols], "data": [offset, bytes],
-//                 "row_scale": [offset, bytes], "row_sum": [...], "group_scale": [...]}, ...}}
+//                 "row_scale": [offset, bytes], "group_scale": [...]}, ...}}
 //   [D, end)  blobs (tensor data, scales, carried files); every [offset, bytes]
 //             is relative to D, and D and every offset are multiples of kAlignment.
 //
@@ -22,7 +22,7 @@
 namespace kvlm::package {
 
 constexpr std::string_view kMagic = "KVLMPKG1";
-constexpr int kFormatVersion = 2;  // 2: q4 in 16-row interleaved blocks
+constexpr int kFormatVersion = 3;  // 3: q8 and q4 in 16-row interleaved blocks
 constexpr std::size_t kAlignment = 256;
 
 // Text files of a model directory carried inside the package.

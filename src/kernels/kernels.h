@@ -39,9 +39,13 @@ using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 
 // Quantized weights times per-token int8 activations (quant/quant_formats.h):
 // y[t * y_stride + r] = x_scale[t] * sum_i xq[t * x_stride + i] * w[r][i]
-// (w dequantized), for rows r in [row_begin, row_end). For q4, x_corr holds
-// [tokens][w.cols / 32] group corrections with row stride x_stride / 32.
-// Integer sums are exact, so results do not depend on batching or threading.
+// (w dequantized), for rows r in [row_begin, row_end); row_begin is a
+// multiple of 16 (the row block) and row_end too unless it is w.rows. The
+// kernels feed the stored unsigned weights to vpdpbusd and start from the
+// activations' correction x_corr: for q4, [tokens][w.cols / 32] group
+// corrections (-8 x group sum) with row stride x_stride / 32; for q8,
+// [tokens] corrections (-128 x the token's sum). Integer sums are exact, so
+// results do not depend on batching or threading.
 using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, const float* x_scale,
                                const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,
                                std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);

@@ -38,26 +38,29 @@ void for_each_tile(std::size_t tokens, std::size_t row_begin, std::size_t row_en
   for (; r < row_end; ++r) rows(std::integral_constant<int, 1>{});
 }
 
-// Calls tile.operator()<B, C>(block, token) over q4 row blocks (16 rows)
-// [block_begin, block_end) x tokens [0, tokens). Decode takes two blocks at a
-// time (two independent weight streams); prefill one block by C tokens, then
-// the token remainder in halving tiles.
-template <int C, class Tile>
-void for_each_q4_tile(std::size_t tokens, std::size_t block_begin, std::size_t block_end, Tile&& tile) {
+// Calls tile.operator()<B, C>(block, token) over q8 / q4 row blocks (16
+// rows) [block_begin, block_end) x tokens [0, tokens). Decode takes two
+// blocks at a time (two independent weight streams); prefill P blocks by C
+// tokens, then the remainders in smaller tiles.
+template <int P, int C, class Tile>
+void for_each_block_tile(std::size_t tokens, std::size_t block_begin, std::size_t block_end, Tile&& tile) {
   if (tokens == 1) {
     std::size_t b = block_begin;
     for (; b + 2 <= block_end; b += 2) tile.template operator()<2, 1>(b, 0);
     for (; b < block_end; ++b) tile.template operator()<1, 1>(b, 0);
     return;
   }
-  for (std::size_t b = block_begin; b < block_end; ++b) {
+  auto token_tiles = [&]<int B>(std::size_t b, std::integral_constant<int, B>) {
     std::size_t t = 0;
-    for (; t + C <= tokens; t += C) tile.template operator()<1, C>(b, t);
+    for (; t + C <= tokens; t += C) tile.template operator()<B, C>(b, t);
     if constexpr (C > 4)
-      for (; t + 4 <= tokens; t += 4) tile.template operator()<1, 4>(b, t);
-    for (; t + 2 <= tokens; t += 2) tile.template operator()<1, 2>(b, t);
-    for (; t < tokens; ++t) tile.template operator()<1, 1>(b, t);
-  }
+      for (; t + 4 <= tokens; t += 4) tile.template operator()<B, 4>(b, t);
+    for (; t + 2 <= tokens; t += 2) tile.template operator()<B, 2>(b, t);
+    for (; t < tokens; ++t) tile.template operator()<B, 1>(b, t);
+  };
+  std::size_t b = block_begin;
+  for (; b + P <= block_end; b += P) token_tiles(b, std::integral_constant<int, P>{});
+  for (; b < block_end; ++b) token_tiles(b, std::integral_constant<int, 1>{});
 }
 
 inline void store_one(float* p, float v) { *p = v; }

@@ -1,6 +1,8 @@
-// AVX2 quantized matmuls with vpmaddubsw (unsigned x signed bytes -> int16
-// pairs). q8 uses the sign trick (|w| times x * sign(w)) so a pair sum stays
-// within int16 (2 * 127 * 127); q4 nibbles are at most 15, so unsigned nibble
+// AVX2 quantized matmuls over 16-row blocks, as two halves of 8 rows (one ymm
+// lane per row), with vpmaddubsw (unsigned x signed bytes -> int16 pairs).
+// q8 turns its stored bytes back to signed values and uses the sign trick
+// (|w| times x * sign(w)) so a pair sum stays within int16 (2 * 127 * 127)
+// and needs no correction; q4 nibbles are at most 15, so unsigned nibble
 // times signed activation is safe as is.
 #include <immintrin.h>
 
@@ -18,37 +20,39 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-inline std::int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
+// Stores the first `valid` of 8 row lanes.
+inline void store_rows(float* y, __m256 v, std::size_t valid) {
+  if (valid >= 8) {
+    _mm256_storeu_ps(y, v);
+    return;
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  for (std::size_t i = 0; i < valid; ++i) y[i] = lanes[i];
 }
 
-template <int R, int C>
-void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int8_t* w, std::size_t in,
-             const float* w_scale, float* y, std::size_t y_stride) {
-  __m256i acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_si256();
-  std::size_t i = 0;
-  for (; i + 32 <= in; i += 32) {
-    __m256i xv[C];
-    for (int c = 0; c < C; ++c)
-      xv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + std::size_t(c) * x_stride + i));
-    for (int r = 0; r < R; ++r) {
-      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + std::size_t(r) * in + i));
-      const __m256i abs_w = _mm256_sign_epi8(wv, wv);
-      for (int c = 0; c < C; ++c)
-        acc[r][c] = _mm256_add_epi32(acc[r][c], dot_u8s8(abs_w, _mm256_sign_epi8(xv[c], wv)));
+// One half of a q8 row block (8 rows) x C tokens: w and w_scale point at the
+// block's first column quad, already offset to the half.
+template <int C>
+void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::uint8_t* w,
+                  const float* w_scale, std::size_t quads, std::size_t valid, float* y, std::size_t y_stride) {
+  __m256i acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
+  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  for (std::size_t k = 0; k < quads; ++k) {
+    const __m256i wv = _mm256_xor_si256(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * quant::kQ8BlockBytes)), bias);  // signed values
+    const __m256i abs_w = _mm256_sign_epi8(wv, wv);
+    for (int c = 0; c < C; ++c) {
+      std::int32_t x4;
+      __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + k * 4, 4);
+      acc[c] = _mm256_add_epi32(acc[c], dot_u8s8(abs_w, _mm256_sign_epi8(_mm256_set1_epi32(x4), wv)));
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      std::int32_t s = hsum(acc[r][c]);
-      for (std::size_t k = i; k < in; ++k) s += std::int32_t(xq[std::size_t(c) * x_stride + k]) * w[std::size_t(r) * in + k];
-      y[std::size_t(c) * y_stride + std::size_t(r)] = float(s) * w_scale[r] * x_scale[c];
-    }
+  const __m256 scale = _mm256_loadu_ps(w_scale);
+  for (int c = 0; c < C; ++c)
+    store_rows(y + std::size_t(c) * y_stride,
+               _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[c]), scale), _mm256_set1_ps(x_scale[c])), valid);
 }
 
 // One half of a q4 row block (8 rows, one ymm lane per row) x C tokens: w and
@@ -93,10 +97,18 @@ void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
 void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
-  const auto* wq = static_cast<const std::int8_t*>(w.data);
-  for_each_tile<2, 4>(tokens, row_begin, row_end, [&]<int R, int C>(std::size_t r, std::size_t t) {
-    q8_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, wq + r * w.cols, w.cols, w.row_scale + r,
-                  y + t * y_stride + r, y_stride);
+  const auto* data = static_cast<const std::uint8_t*>(w.data);
+  const std::size_t quads = w.cols / 4;
+  constexpr std::size_t rows = quant::kBlockRows;
+  const std::size_t block_end = (row_end + rows - 1) / rows;
+  for_each_block_tile<1, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+    for (std::size_t b = b0; b < b0 + B; ++b)
+      for (std::size_t half = 0; half < 2; ++half) {  // rows 0-7 of the block, then 8-15
+        const std::size_t first = b * rows + half * 8;
+        if (first >= row_end) break;
+        q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, data + b * quads * quant::kQ8BlockBytes + half * 32,
+                        w.row_scale + first, quads, row_end - first, y + t * y_stride + first, y_stride);
+      }
   });
 }
 
@@ -106,7 +118,7 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
-  for_each_q4_tile<4>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+  for_each_block_tile<1, 4>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b0, std::size_t t) {
     for (std::size_t b = b0; b < b0 + B; ++b)
       for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
         q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,

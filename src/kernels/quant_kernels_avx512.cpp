@@ -1,8 +1,8 @@
-// AVX-512 VNNI quantized matmuls. vpdpbusd multiplies unsigned by signed
-// bytes, so q8 feeds the activations as unsigned (xq + 128, a sign-bit flip)
-// and subtracts 128 * row_sum; q4 feeds the stored nibbles (value + 8) as
-// unsigned and starts each chunk's accumulator at the activations' group
-// correction (-8 * group sum).
+// AVX-512 VNNI quantized matmuls over 16-row blocks: one zmm lane per row,
+// 4 activation bytes broadcast to every lane. vpdpbusd multiplies unsigned by
+// signed bytes, so both formats feed their stored, biased weights (q8:
+// value + 128; q4: nibble value + 8) as the unsigned operand and start from
+// the activations' correction (q8: -128 x token sum; q4: -8 x group sum).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -17,33 +17,10 @@ namespace kvlm::avx512_isa {
 
 namespace {
 
-template <int R, int C>
-void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int8_t* w, std::size_t in,
-             const float* w_scale, const std::int32_t* w_sum, float* y, std::size_t y_stride) {
-  __m512i acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_si512();
-  const __m512i flip = _mm512_set1_epi8(char(0x80));
-  std::size_t i = 0;
-  for (; i + 64 <= in; i += 64) {
-    __m512i xv[C];
-    for (int c = 0; c < C; ++c) xv[c] = _mm512_xor_si512(_mm512_loadu_si512(xq + std::size_t(c) * x_stride + i), flip);
-    for (int r = 0; r < R; ++r) {
-      const __m512i wv = _mm512_loadu_si512(w + std::size_t(r) * in + i);
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], xv[c], wv);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      std::int32_t s = _mm512_reduce_add_epi32(acc[r][c]);
-      for (std::size_t k = i; k < in; ++k)
-        s += (std::int32_t(xq[std::size_t(c) * x_stride + k]) + 128) * w[std::size_t(r) * in + k];
-      s -= 128 * w_sum[r];
-      y[std::size_t(c) * y_stride + std::size_t(r)] = float(s) * w_scale[r] * x_scale[c];
-    }
-}
-
-constexpr std::size_t kQ4PrefetchBytes = 2048;
+// Decode streams the weights once: asking for them 2 KiB ahead lets the
+// arithmetic overlap the memory latency (the hardware prefetcher alone
+// leaves decode time at compute + memory).
+constexpr std::size_t kPrefetchBytes = 2048;
 
 inline __m512i broadcast4(const std::int8_t* p) {
   std::int32_t v;
@@ -117,7 +94,7 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       const std::size_t block = std::size_t(b) * groups + g;
       const std::uint8_t* wg = w + block * quant::kQ4BlockBytes;
       for (std::size_t line = 0; line < quant::kQ4BlockBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wg) + kQ4PrefetchBytes + line, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(wg) + kPrefetchBytes + line, _MM_HINT_T0);
       __m512i low_sum = corr, high_sum = _mm512_setzero_si512();
       for (int s = 0; s < 4; ++s) {
         const __m512i v = _mm512_loadu_si512(wg + s * 64);
@@ -133,22 +110,99 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
     _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows, _mm512_mul_ps(acc[b], _mm512_set1_ps(x_scale[0])));
 }
 
+// Stores 16 row lanes of token results, only the first `valid` (the last
+// block of a matrix whose row count is not a multiple of 16).
+inline void store_rows(float* y, __m512 v, std::size_t valid) {
+  if (valid >= 16)
+    _mm512_storeu_ps(y, v);
+  else
+    _mm512_mask_storeu_ps(y, __mmask16((1u << valid) - 1), v);
+}
+
+// B q8 row blocks x C tokens (C > 1). Lane l of a block's sums is row l; the
+// sums start at the token's correction for the + 128 weight bias, and every
+// tile shape adds the same exact integers.
+template <int B, int C>
+void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
+             const std::uint8_t* w, const float* w_scale, std::size_t quads, std::size_t rows_left, float* y,
+             std::size_t y_stride) {
+  __m512i acc[B][C];
+  for (int c = 0; c < C; ++c) {
+    const __m512i corr = _mm512_set1_epi32(x_corr[c]);
+    for (int b = 0; b < B; ++b) acc[b][c] = corr;
+  }
+  for (std::size_t k = 0; k < quads; ++k) {
+    __m512i wv[B];
+    for (int b = 0; b < B; ++b) wv[b] = _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes);
+    for (int c = 0; c < C; ++c) {
+      const __m512i xv = broadcast4(xq + std::size_t(c) * x_stride + k * 4);
+      for (int b = 0; b < B; ++b) acc[b][c] = _mm512_dpbusd_epi32(acc[b][c], wv[b], xv);
+    }
+  }
+  for (int b = 0; b < B; ++b) {
+    const __m512 scale = _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows);
+    for (int c = 0; c < C; ++c)
+      store_rows(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kBlockRows,
+                 _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[b][c]), scale), _mm512_set1_ps(x_scale[c])),
+                 rows_left - std::size_t(b) * quant::kBlockRows);
+  }
+}
+
+// Decode: one token, B blocks; the same exact integer sums as q8_tile, split
+// over two accumulators per block (even and odd column quads) so consecutive
+// vpdpbusd do not wait on each other, with the weights asked for ahead.
+template <int B>
+void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
+                    const float* w_scale, std::size_t quads, std::size_t rows_left, float* y) {
+  __m512i even[B], odd[B];
+  for (int b = 0; b < B; ++b) {
+    even[b] = _mm512_set1_epi32(x_corr[0]);
+    odd[b] = _mm512_setzero_si512();
+  }
+  std::size_t k = 0;
+  for (; k + 2 <= quads; k += 2) {
+    const __m512i x0 = broadcast4(xq + k * 4), x1 = broadcast4(xq + k * 4 + 4);
+#pragma GCC unroll 4
+    for (int b = 0; b < B; ++b) {
+      const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0);
+      even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(wk), x0);
+      odd[b] = _mm512_dpbusd_epi32(odd[b], _mm512_loadu_si512(wk + quant::kQ8BlockBytes), x1);
+    }
+  }
+  if (k < quads) {
+    const __m512i x0 = broadcast4(xq + k * 4);
+    for (int b = 0; b < B; ++b)
+      even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes), x0);
+  }
+  for (int b = 0; b < B; ++b) {
+    const __m512 scale = _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows);
+    store_rows(y + std::size_t(b) * quant::kBlockRows,
+               _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[b], odd[b])), scale),
+                             _mm512_set1_ps(x_scale[0])),
+               rows_left - std::size_t(b) * quant::kBlockRows);
+  }
+}
+
 }  // namespace
 
-void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
+void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
-  const auto* wq = static_cast<const std::int8_t*>(w.data);
-  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
-    q8_tile<R, C>(xq + t * x_stride, x_stride, x_scale + t, wq + r * w.cols, w.cols, w.row_scale + r, w.row_sum + r,
-                  y + t * y_stride + r, y_stride);
-  };
-  // Decode (one token) is a pure weight stream: 16 rows in flight keep more
-  // memory requests outstanding; prefill reuses each weight over 4 tokens.
-  if (tokens == 1)
-    for_each_tile<16, 1>(tokens, row_begin, row_end, tile);
-  else
-    for_each_tile<4, 4>(tokens, row_begin, row_end, tile);
+  const auto* data = static_cast<const std::uint8_t*>(w.data);
+  const std::size_t quads = w.cols / 4;
+  constexpr std::size_t rows = quant::kBlockRows;
+  const std::size_t block_end = (row_end + rows - 1) / rows;
+  for_each_block_tile<2, 8>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
+    const std::size_t rows_left = row_end - b * rows;
+    if constexpr (C == 1)
+      q8_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t, data + b * quads * quant::kQ8BlockBytes,
+                        w.row_scale + b * rows, quads, rows_left, y + t * y_stride + b * rows);
+    else
+      q8_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t, data + b * quads * quant::kQ8BlockBytes,
+                    w.row_scale + b * rows, quads, rows_left, y + t * y_stride + b * rows, y_stride);
+  });
 }
 
 void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
@@ -157,7 +211,7 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
-  for_each_q4_tile<8>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b, std::size_t t) {
+  for_each_block_tile<1, 8>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b, std::size_t t) {
     if constexpr (C == 1)
       q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
                         packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,

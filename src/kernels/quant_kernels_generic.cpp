@@ -10,11 +10,10 @@ namespace kvlm::generic_isa {
 void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
-  const auto* wq = static_cast<const std::int8_t*>(w.data);
   for (std::size_t t = 0; t < tokens; ++t)
     for (std::size_t r = row_begin; r < row_end; ++r) {
       std::int32_t acc = 0;
-      for (std::size_t i = 0; i < w.cols; ++i) acc += std::int32_t(xq[t * x_stride + i]) * wq[r * w.cols + i];
+      for (std::size_t i = 0; i < w.cols; ++i) acc += std::int32_t(xq[t * x_stride + i]) * quant::q8_value(w, r, i);
       y[t * y_stride + r] = float(acc) * w.row_scale[r] * x_scale[t];
     }
 }

@@ -21,7 +21,7 @@ float weight_at(const WeightMatrix& m, std::size_t r, std::size_t c) {
     case DType::f32: return static_cast<const float*>(m.data)[i];
     case DType::f16: return to_f32(static_cast<const f16_t*>(m.data)[i]);
     case DType::bf16: return to_f32(static_cast<const bf16_t*>(m.data)[i]);
-    case DType::q8: return float(static_cast<const std::int8_t*>(m.data)[i]) * m.row_scale[r];
+    case DType::q8: return quant::dequantize_q8(m, r, c);
     case DType::q4: return quant::dequantize_q4(m, r, c);
   }
   return 0.0f;

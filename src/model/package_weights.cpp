@@ -19,12 +19,12 @@ namespace kvlm {
 
 namespace {
 
-std::size_t scale_bytes_q8(std::size_t rows) { return rows * 4; }
+std::size_t scale_bytes_q8(std::size_t rows) { return quant::q8_stored_rows(rows) * 4; }
 std::size_t scale_bytes_q4(std::size_t rows, std::size_t cols) { return rows * (cols / 32) * 2; }
 
 std::size_t data_bytes(DType format, std::size_t rows, std::size_t cols) {
   switch (format) {
-    case DType::q8: return rows * cols;
+    case DType::q8: return quant::q8_stored_rows(rows) * cols;
     case DType::q4: return rows * cols / 2;
     default: return rows * cols * dtype_size(format);
   }
@@ -74,8 +74,8 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
     };
     WeightMatrix m{format, rows, cols, checked("data", data_bytes(format, rows, cols))};
     if (format == DType::q8) {
+      if (!quant::q8_fits(cols)) throw Error(where + ": tensor " + slot.name + ": q8 needs a multiple of 4 columns");
       m.row_scale = reinterpret_cast<const float*>(checked("row_scale", scale_bytes_q8(rows)));
-      m.row_sum = reinterpret_cast<const std::int32_t*>(checked("row_sum", rows * 4));
     } else if (format == DType::q4) {
       m.group_scale = reinterpret_cast<const std::uint16_t*>(checked("group_scale", scale_bytes_q4(rows, cols)));
     }
@@ -152,7 +152,6 @@ void write_package(const Model& model, const ModelFiles& source, const std::file
       t["data"] = blobs.add(m.data, data_bytes(m.dtype, m.rows, m.cols));
       if (m.dtype == DType::q8) {
         t["row_scale"] = blobs.add(m.row_scale, scale_bytes_q8(m.rows));
-        t["row_sum"] = blobs.add(m.row_sum, m.rows * 4);
       } else if (m.dtype == DType::q4) {
         t["group_scale"] = blobs.add(m.group_scale, scale_bytes_q4(m.rows, m.cols));
       }

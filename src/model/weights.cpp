@@ -79,16 +79,18 @@ class Loader {
 
   // Quantizes a checkpoint matrix row by row. q4 needs whole 16-row blocks
   // and 32-column groups; a matrix without them (only tiny test shapes)
-  // falls back to q8.
+  // falls back to q8, which pads its last row block.
   WeightMatrix quantized(const StTensor& t, std::size_t rows, std::size_t cols) {
+    if (!quant::q8_fits(cols))
+      throw Error("tensor " + t.name + ": q8 and q4 need a column count divisible by 4 (it has " +
+                  std::to_string(cols) + "); use --dtype f16 or bf16");
     const DType format = compute_ == DType::q4 && quant::q4_fits(rows, cols) ? DType::q4 : DType::q8;
     WeightMatrix m{format, rows, cols, nullptr};
-    LargeBuffer buf(m.bytes());
+    LargeBuffer buf(m.bytes());  // zeroed: q8's padding rows stay 0 (scale 0)
     std::byte* base = buf.data();
     if (format == DType::q8) {
       m.data = base;
-      m.row_scale = reinterpret_cast<const float*>(base + rows * cols);
-      m.row_sum = reinterpret_cast<const std::int32_t*>(base + rows * cols + rows * 4);
+      m.row_scale = reinterpret_cast<const float*>(base + quant::q8_stored_rows(rows) * cols);
     } else {
       m.data = base;
       m.group_scale = reinterpret_cast<const std::uint16_t*>(base + rows * cols / 2);
@@ -100,8 +102,8 @@ class Loader {
       for (std::size_t r = r0; r < r1; ++r) {
         widen(t.data + r * cols * dtype_size(src), row.data(), cols);
         if (format == DType::q8) {
-          quant::quantize_row_q8(row.data(), cols, reinterpret_cast<std::int8_t*>(base) + r * cols,
-                                 const_cast<float*>(m.row_scale) + r, const_cast<std::int32_t*>(m.row_sum) + r);
+          quant::quantize_row_q8(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
+                                 const_cast<float*>(m.row_scale));
         } else {
           quant::quantize_row_q4(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
                                  const_cast<std::uint16_t*>(m.group_scale));

@@ -29,7 +29,7 @@ struct PreparedInput {
   const bf16_t* bf16 = nullptr;
   const std::int8_t* q = nullptr;
   const float* q_scale = nullptr;
-  const std::int32_t* q_corr = nullptr;  // q4 only
+  const std::int32_t* q_corr = nullptr;  // q4: [tokens][cols / 32]; q8: [tokens] (kernels/kernels.h)
 };
 
 PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t tokens, std::size_t cols, DType dtype) {
@@ -49,13 +49,15 @@ PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t toke
     const bool q4 = dtype == DType::q4;
     if (xq.size() < tokens * cols) xq.resize(tokens * cols);
     if (x_scale.size() < tokens) x_scale.resize(tokens);
-    if (q4 && x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
-    for (std::size_t t = 0; t < tokens; ++t)
-      ctx.kernels.quantize_activations(x + t * cols, cols, xq.data() + t * cols, &x_scale[t],
-                                  q4 ? x_corr.data() + t * groups : nullptr);
+    if (x_corr.size() < tokens * std::max<std::size_t>(groups, 1)) x_corr.resize(tokens * std::max<std::size_t>(groups, 1));
+    for (std::size_t t = 0; t < tokens; ++t) {
+      std::int8_t* q = xq.data() + t * cols;
+      ctx.kernels.quantize_activations(x + t * cols, cols, q, &x_scale[t], q4 ? x_corr.data() + t * groups : nullptr);
+      if (!q4) x_corr[t] = quant::q8_activation_correction(q, cols);
+    }
     in.q = xq.data();
     in.q_scale = x_scale.data();
-    in.q_corr = q4 ? x_corr.data() : nullptr;
+    in.q_corr = x_corr.data();
   }
   return in;
 }
@@ -80,7 +82,7 @@ void matmul_rows(const Context& ctx, const PreparedInput& in, const MatmulOut& o
     case DType::q8:
     case DType::q4: {
       const MatmulQuantFn fn = w.dtype == DType::q4 ? ctx.kernels.matmul_q4 : ctx.kernels.matmul_q8;
-      const std::int32_t* corr = in.q_corr ? in.q_corr + t0 * (cols / quant::kQ4Group) : nullptr;
+      const std::int32_t* corr = in.q_corr + t0 * (w.dtype == DType::q4 ? cols / quant::kQ4Group : 1);
       fn(in.q + t0 * cols, cols, in.q_scale + t0, corr, n, w, r0, r1, y, w.rows);
       break;
     }
@@ -185,11 +187,9 @@ void embed(const MatrixView& table, const int* ids, std::size_t tokens, float* o
       case DType::bf16:
         for (std::size_t i = 0; i < table.cols; ++i) dst[i] = to_f32(static_cast<const bf16_t*>(table.data)[row + i]);
         break;
-      case DType::q8: {
-        const float scale = table.row_scale[ids[t]];
-        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = float(static_cast<const std::int8_t*>(table.data)[row + i]) * scale;
+      case DType::q8:
+        for (std::size_t i = 0; i < table.cols; ++i) dst[i] = quant::dequantize_q8(table, std::size_t(ids[t]), i);
         break;
-      }
       case DType::q4:
         for (std::size_t i = 0; i < table.cols; ++i) dst[i] = quant::dequantize_q4(table, std::size_t(ids[t]), i);
         break;

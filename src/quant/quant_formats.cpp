@@ -15,16 +15,26 @@ float absmax(const float* x, std::size_t n) {
 }
 }  // namespace
 
-void quantize_row_q8(const float* row, std::size_t n, std::int8_t* q, float* scale, std::int32_t* sum) {
-  const float m = absmax(row, n);
-  *scale = m / 127.0f;
+namespace {
+std::size_t q8_byte(std::size_t cols, std::size_t r, std::size_t c) {
+  return ((r / kBlockRows) * (cols / 4) + c / 4) * kQ8BlockBytes + (r % kBlockRows) * 4 + c % 4;
+}
+}  // namespace
+
+void quantize_row_q8(const float* row, std::size_t cols, std::size_t r, std::uint8_t* data, float* scales) {
+  const float m = absmax(row, cols);
+  scales[r] = m / 127.0f;
   const float inv = m > 0.0f ? 127.0f / m : 0.0f;
-  std::int32_t s = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    q[i] = std::int8_t(std::clamp(std::lrint(row[i] * inv), -127L, 127L));
-    s += q[i];
-  }
-  *sum = s;
+  for (std::size_t c = 0; c < cols; ++c)
+    data[q8_byte(cols, r, c)] = std::uint8_t(std::clamp(std::lrint(row[c] * inv), -127L, 127L) + 128);
+}
+
+int q8_value(const MatrixView& w, std::size_t r, std::size_t c) {
+  return int(static_cast<const std::uint8_t*>(w.data)[q8_byte(w.cols, r, c)]) - 128;
+}
+
+float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c) {
+  return float(q8_value(w, r, c)) * w.row_scale[r];
 }
 
 namespace {
@@ -76,6 +86,12 @@ void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* 
       for (std::size_t i = 0; i < kQ4Group; ++i) s += q[g * kQ4Group + i];
       group_corr[g] = -8 * s;
     }
+}
+
+std::int32_t q8_activation_correction(const std::int8_t* q, std::size_t n) {
+  std::int32_t sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += q[i];
+  return -128 * sum;
 }
 
 }  // namespace kvlm::quant

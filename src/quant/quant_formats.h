@@ -12,7 +12,9 @@
 namespace kvlm::quant {
 
 constexpr std::size_t kQ4Group = 32;      // columns per q4 scale
-constexpr std::size_t kQ4BlockRows = 16;  // rows interleaved in one q4 block
+constexpr std::size_t kBlockRows = 16;    // rows interleaved in one q8 / q4 block (one per 32-bit lane of a zmm)
+constexpr std::size_t kQ4BlockRows = kBlockRows;
+constexpr std::size_t kQ8BlockBytes = kBlockRows * 4;  // one block x 4 columns: 64 bytes
 constexpr std::size_t kQ4BlockBytes = kQ4BlockRows * kQ4Group / 2;  // one block x one group: 256 bytes
 
 // Whether a [rows][cols] matrix can be stored as q4; others fall back to q8.
@@ -20,8 +22,19 @@ constexpr bool q4_fits(std::size_t rows, std::size_t cols) {
   return rows % kQ4BlockRows == 0 && cols % kQ4Group == 0 && cols > 0;
 }
 
-// q8: w[i] ~= q[i] * scale with scale = absmax / 127, q in [-127, 127].
-void quantize_row_q8(const float* row, std::size_t n, std::int8_t* q, float* scale, std::int32_t* sum);
+// q8: w ~= q * scale with scale = the row's absmax / 127, q in [-127, 127],
+// stored as the unsigned byte q + 128 (so vpdpbusd can take the weights as
+// its unsigned operand). Rows are stored in whole 16-row blocks, the last
+// padded with zero weights and scales; cols must be a multiple of 4.
+constexpr std::size_t q8_stored_rows(std::size_t rows) { return (rows + kBlockRows - 1) / kBlockRows * kBlockRows; }
+constexpr bool q8_fits(std::size_t cols) { return cols % 4 == 0 && cols > 0; }
+// Writes row r of a q8 matrix with `cols` columns (layout in
+// core/matrix_view.h): data is the matrix's data, scales its row_scale.
+// Rows touch disjoint bytes, so threads may quantize different rows at once.
+void quantize_row_q8(const float* row, std::size_t cols, std::size_t r, std::uint8_t* data, float* scales);
+// The integer value (in [-127, 127]) of weight (r, c) of a q8 matrix.
+int q8_value(const MatrixView& w, std::size_t r, std::size_t c);
+float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c);
 
 // q4: per group of 32, scale = the signed value of largest magnitude / -8
 // (f16, as stored), q = clamp(round(w / scale), -8, 7), as llama.cpp's Q4_0.
@@ -41,5 +54,8 @@ float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c);
 // q: n int8; group_corr (if non-null): for each group of 32, -8 * sum of its q
 // (the correction that lets q4 kernels multiply the stored unsigned nibbles).
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr);
+// The correction a token's q8 products start from: -128 x the sum of its n
+// int8 activations (the stored q8 weights carry a + 128 bias).
+std::int32_t q8_activation_correction(const std::int8_t* q, std::size_t n);
 
 }  // namespace kvlm::quant

@@ -175,22 +175,24 @@ namespace {
 
 // Quantized weights in both formats from the same random matrix, kept alive for a MatrixView.
 struct QuantizedMatrix {
-  std::vector<std::int8_t> q8;
+  std::vector<std::uint8_t> q8;
   std::vector<float> q8_scale;
-  std::vector<std::int32_t> q8_sum;
   std::vector<std::uint8_t> q4;
   std::vector<std::uint16_t> q4_scale;
   MatrixView view_q8, view_q4;
 
   QuantizedMatrix(std::size_t rows, std::size_t cols, std::uint32_t seed)
-      : q8(rows * cols), q8_scale(rows), q8_sum(rows), q4(rows * cols / 2), q4_scale(rows * cols / 32) {
+      : q8(quant::q8_stored_rows(rows) * cols, 0),
+        q8_scale(quant::q8_stored_rows(rows), 0.0f),
+        q4(rows * cols / 2),
+        q4_scale(rows * cols / 32) {
     const auto w = random_floats(rows * cols, seed);
     for (std::size_t r = 0; r < rows; ++r) {
-      quant::quantize_row_q8(w.data() + r * cols, cols, q8.data() + r * cols, &q8_scale[r], &q8_sum[r]);
+      quant::quantize_row_q8(w.data() + r * cols, cols, r, q8.data(), q8_scale.data());
       if (quant::q4_fits(rows, cols)) quant::quantize_row_q4(w.data() + r * cols, cols, r, q4.data(), q4_scale.data());
     }
-    view_q8 = {DType::q8, rows, cols, q8.data(), q8_scale.data(), q8_sum.data(), nullptr};
-    view_q4 = {DType::q4, rows, cols, q4.data(), nullptr, nullptr, q4_scale.data()};
+    view_q8 = {DType::q8, rows, cols, q8.data(), q8_scale.data(), nullptr};
+    view_q4 = {DType::q4, rows, cols, q4.data(), nullptr, q4_scale.data()};
   }
 };
 
@@ -200,9 +202,7 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
   double acc = 0;
   abs_sum = 0;
   for (std::size_t i = 0; i < w.cols; ++i) {
-    const double wv = w.dtype == DType::q8
-                          ? double(static_cast<const std::int8_t*>(w.data)[r * w.cols + i]) * w.row_scale[r]
-                          : double(quant::dequantize_q4(w, r, i));
+    const double wv = w.dtype == DType::q8 ? double(quant::dequantize_q8(w, r, i)) : double(quant::dequantize_q4(w, r, i));
     acc += wv * double(xq[i]) * x_scale;
     abs_sum += std::fabs(wv * double(xq[i]) * x_scale);
   }
@@ -212,20 +212,24 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
 void check_quantized(const KernelTable& k, DType format) {
   for (const std::size_t in : {32u, 64u, 128u, 192u, 2048u, 100u}) {
     if (format == DType::q4 && in % 32 != 0) continue;
-    // Every tile shape: q4 decode pairs of 16-row blocks and a lone block,
-    // prefill 8 / 4 / 2 / 1 tokens; q8 16-row decode tiles and remainders.
+    // Every tile shape: decode pairs of 16-row blocks and a lone block,
+    // prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q8 also a last block of
+    // 9 rows (73 = 4 x 16 + 9), padded in storage.
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u}) {
-      const std::size_t rows = format == DType::q4 ? 64 : 41;
+      const std::size_t rows = format == DType::q4 ? 64 : 73;
       QuantizedMatrix m(rows, in, 21);
       const MatrixView& w = format == DType::q8 ? m.view_q8 : m.view_q4;
-      // q4 kernels take whole row blocks (the thread split's grain is 16 rows).
-      const std::size_t row_begin = format == DType::q4 ? 16 : 1, row_end = format == DType::q4 ? 64 : 38;
+      // Kernels take ranges starting on a row block (the thread split's grain is 16 rows).
+      const std::size_t row_begin = 16, row_end = rows;
       const auto x = random_floats(tokens * in, 22);
       std::vector<std::int8_t> xq(tokens * in);
       std::vector<float> xs(tokens);
-      std::vector<std::int32_t> corr(tokens * in / 32 + 1);
-      for (std::size_t t = 0; t < tokens; ++t)
-        quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], corr.data() + t * (in / 32));
+      std::vector<std::int32_t> corr(tokens * in / 32 + 1);  // q4: per group; q8: per token
+      for (std::size_t t = 0; t < tokens; ++t) {
+        quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t],
+                                    format == DType::q4 ? corr.data() + t * (in / 32) : nullptr);
+        if (format == DType::q8) corr[t] = quant::q8_activation_correction(xq.data() + t * in, in);
+      }
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
       fn(xq.data(), in, xs.data(), corr.data(), tokens, w, row_begin, row_end, y.data(), rows);
@@ -265,24 +269,25 @@ TEST_P(KernelTest, MatmulQ8) { check_quantized(table(), DType::q8); }
 TEST_P(KernelTest, MatmulQ4) { check_quantized(table(), DType::q4); }
 
 TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
-  const auto w = random_floats(256, 30);
-  std::vector<std::int8_t> q(256);
-  float scale = 0;
-  std::int32_t sum = 0;
-  quant::quantize_row_q8(w.data(), 256, q.data(), &scale, &sum);
-  std::int32_t want_sum = 0;
-  for (std::size_t i = 0; i < 256; ++i) {
-    EXPECT_LE(std::fabs(q[i] * scale - w[i]), scale / 2 + 1e-7);
-    want_sum += q[i];
+  // q8: a 20 x 64 matrix (a whole block and a padded one).
+  {
+    const std::size_t rows = 20, cols = 64;
+    const auto w = random_floats(rows * cols, 30);
+    std::vector<std::uint8_t> data(quant::q8_stored_rows(rows) * cols, 0);
+    std::vector<float> scales(quant::q8_stored_rows(rows), 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data(), scales.data());
+    const MatrixView view{DType::q8, rows, cols, data.data(), scales.data(), nullptr};
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t i = 0; i < cols; ++i)
+        EXPECT_LE(std::fabs(quant::dequantize_q8(view, r, i) - w[r * cols + i]), scales[r] / 2 + 1e-7) << r << "," << i;
   }
-  EXPECT_EQ(sum, want_sum);
   // q4: a 16 x 64 matrix (one row block, two groups), every row quantized.
   const std::size_t rows = 16, cols = 64;
   const auto m = random_floats(rows * cols, 31);
   std::vector<std::uint8_t> packed(rows * cols / 2, 0);
   std::vector<std::uint16_t> scales(rows * cols / 32);
   for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, cols, r, packed.data(), scales.data());
-  const MatrixView view{DType::q4, rows, cols, packed.data(), nullptr, nullptr, scales.data()};
+  const MatrixView view{DType::q4, rows, cols, packed.data(), nullptr, scales.data()};
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t i = 0; i < cols; ++i) {
       // As in Q4_0 the largest magnitude maps to -8 exactly; values of the
@@ -291,6 +296,26 @@ TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
       const float bound = quant::q4_value(view, r, i) == 7 ? d : d / 2;
       EXPECT_LE(std::fabs(quant::dequantize_q4(view, r, i) - m[r * cols + i]), bound + 1e-3 * d) << r << "," << i;
     }
+}
+
+// The documented q8 byte layout (core/matrix_view.h): row-wise integer
+// values placed by hand, a unit scale from the row's 127.
+TEST(QuantFormatsTest, Q8LayoutMatchesTheDocumentedInterleave) {
+  const std::size_t rows = 24, cols = 12;
+  std::vector<float> m(rows * cols);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = c == 0 ? 127.0f : float(int((r * 5 + c * 7) % 255) - 127);
+  std::vector<std::uint8_t> data(quant::q8_stored_rows(rows) * cols, 0);
+  std::vector<float> scales(quant::q8_stored_rows(rows), 0.0f);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(m.data() + r * cols, cols, r, data.data(), scales.data());
+  for (std::size_t r = 0; r < rows; ++r) {
+    ASSERT_EQ(scales[r], 1.0f);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::uint8_t byte = data[((r / 16) * (cols / 4) + c / 4) * 64 + (r % 16) * 4 + c % 4];
+      ASSERT_EQ(int(byte) - 128, int(m[r * cols + c])) << r << "," << c;
+    }
+  }
+  for (std::size_t r = rows; r < quant::q8_stored_rows(rows); ++r) EXPECT_EQ(scales[r], 0.0f);  // padding
 }
 
 // The documented q4 byte layout (core/matrix_view.h), checked on hand-placed
