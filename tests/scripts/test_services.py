@@ -166,6 +166,11 @@ for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
         for key in ("id", "output", "prompt_tokens", "prefill_tokens", "prefill_ms", "decode_ms_per_token"):
             c.check(key in got, f"{pack}/{case['id']}: no {key}")
         c.check(got["prompt_tokens"] > 0 and got["prefill_ms"] >= 0, f"{pack}/{case['id']}: counts")
+        # End to end covers prefill and every decode step; the port's M1 Pro time
+        # is its fastest warm prefill (168 ms) + 130 ms per decode step.
+        c.check(got["total_ms"] >= got["prefill_ms"] + got["decode_steps"] * got["decode_ms_per_token"] - 1e-6,
+                f"{pack}/{case['id']}: total_ms {got['total_ms']} below its parts")
+        c.check(abs(got["port_m1_ms"] - (168 + 130 * got["decode_steps"])) < 1e-9, f"{pack}/{case['id']}: port_m1_ms")
         if isinstance(case.get("reference"), str):
             c.check(abs(got["chrf"] - chrf(got["output"], case["reference"])) < 1e-6,
                     f"{pack}/{case['id']}: chrF {got['chrf']} vs {chrf(got['output'], case['reference'])}")
@@ -175,6 +180,10 @@ for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
             c.check(got["must_not_contain"][w] == (w.lower() not in got["output"].lower()), f"{pack}/{case['id']}: {w}")
     s = rep["summary"]
     c.check(s["cases"] == len(lines) and "passed" in s and "mean_prefill_ms" in s, f"{pack}: summary {s}")
+    ratios = sorted(g["total_ms"] / g["port_m1_ms"] for g in rep["cases"])
+    mid = len(ratios) // 2
+    want = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    c.check(abs(s["median_vs_port_m1"] - want) < 1e-9, f"{pack}: median_vs_port_m1 {s['median_vs_port_m1']} vs {want}")
 text_report = run([K, "eval", "-m", model, "--pack", "smoke", "-n", "4"]).stdout
 c.check("summary:" in text_report, "eval text report has a summary")
 c.check(run([K, "smoke", "-m", model], check=False).returncode == 1, "smoke fails (random weights) with status 1")
