@@ -101,18 +101,20 @@ void matmul_fused(const Context& ctx, const float* x, std::size_t tokens, std::s
   if (outs.empty() || tokens == 0) return;
   const DType dtype = outs[0].w->dtype;
   const std::size_t cols = outs[0].w->cols;
+  // Each matrix's rows are laid end to end, each span rounded up to the row
+  // grain so every slice starts on a row block inside each matrix (q8 / q4
+  // kernels take block-aligned ranges; q8's last block may be partial).
+  auto span_of = [](const MatmulOut& o) { return (o.w->rows + kRowGrain - 1) / kRowGrain * kRowGrain; };
   std::size_t total_rows = 0;
   for (const MatmulOut& o : outs) {
     if (o.w->dtype != dtype || o.w->cols != cols) {  // mixed formats (a q4 model's q8 fallbacks): one at a time
       for (const MatmulOut& one : outs) matmul_fused(ctx, x, tokens, {&one, 1});
       return;
     }
-    total_rows += o.w->rows;
+    total_rows += span_of(o);
   }
   const PreparedInput in = prepare_input(ctx, x, tokens, cols, dtype);
-  // Token chunks, each split across threads over the matrices' rows laid end
-  // to end. Every matrix's row count is a multiple of kRowGrain where it
-  // matters (q4 blocks), so slices stay block-aligned inside each matrix.
+  // Token chunks, each split across threads over the matrices' row spans.
   for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
     const std::size_t n = std::min(kTokenChunk, tokens - t0);
     ctx.pool.parallel_for(
@@ -122,7 +124,7 @@ void matmul_fused(const Context& ctx, const float* x, std::size_t tokens, std::s
           for (const MatmulOut& o : outs) {
             const std::size_t lo = std::max(r0, base), hi = std::min(r1, base + o.w->rows);
             if (lo < hi) matmul_rows(ctx, in, o, t0, n, lo - base, hi - base);
-            base += o.w->rows;
+            base += span_of(o);
           }
         },
         n * total_rows * cols);
