@@ -1,0 +1,57 @@
+"""kvlm bench on a tiny synth model and its package: the report is complete and
+self-consistent (no timing is asserted, only structure and arithmetic):
+- every requested prefill length is reported, tokens/s = tokens / ms;
+- the floor is the package's weight bytes over the best probe bandwidth, the
+  share is floor / median decode, and each paired round's share is its own
+  probe's floor over its own decode;
+- the cold start ran in child processes and reported their peak RSS;
+- bad arguments give one error line and a non-zero exit."""
+import os
+
+from kvlm_test_util import Checker, parse_args, run, run_json
+
+args = parse_args()
+c = Checker()
+K = args.kvlm
+hf = os.path.join(args.workdir, "tiny-llama")
+pkg = os.path.join(args.workdir, "tiny-llama-q8.kvlm")
+run([K, "synth", "--shape", "tiny-llama", "--seed", "5", "-o", hf])
+run([K, "convert", hf, "-o", pkg, "--dtype", "q8", "-q"])
+
+for model in (hf, pkg):
+    rep = run_json([K, "bench", "-m", model, "-p", "4,9", "-n", "5", "--reps", "2", "-t", "2",
+                    "--bandwidth-gib", "0.05", "--json"])
+    c.check([p["tokens"] for p in rep["prefill"]] == [4, 9], f"{model}: prefill lengths {rep['prefill']}")
+    for p in rep["prefill"]:
+        c.check(abs(p["tokens_per_s"] - p["tokens"] / p["ms"] * 1e3) < 1e-6 * p["tokens_per_s"], f"{model}: tokens/s {p}")
+        c.check(0 < p["min_ms"] <= p["ms"], f"{model}: min <= median {p}")
+    d = rep["decode_ms_per_token"]
+    c.check(0 < d["min"] <= d["median"] <= d["max"], f"{model}: decode stats {d}")
+    c.check(rep["decode_tokens"] == 5 and rep["decode_context"] == 4, f"{model}: decode shape {rep}")
+    bw = rep["bandwidth_gbs"]
+    rounds = rep["paired_rounds"]
+    c.check(len(rounds["bandwidth_gbs"]) == len(rounds["decode_ms_per_token"]) == len(rounds["floor_share"]) == 3,
+            f"{model}: paired rounds {rounds}")
+    c.check(all(b <= bw for b in rounds["bandwidth_gbs"]), f"{model}: the floor uses the best probe {bw} {rounds}")
+    floor = rep["bytes_per_token"] / (bw * 1e9) * 1e3
+    c.check(abs(rep["decode_floor_ms"] - floor) < 1e-9 * floor, f"{model}: floor {rep['decode_floor_ms']} vs {floor}")
+    c.check(abs(rep["decode_floor_share"] - floor / d["median"]) < 1e-9, f"{model}: floor share")
+    for b, ms, share in zip(rounds["bandwidth_gbs"], rounds["decode_ms_per_token"], rounds["floor_share"]):
+        c.check(abs(share - rep["bytes_per_token"] / (b * 1e9) * 1e3 / ms) < 1e-9, f"{model}: round share {b} {ms} {share}")
+    shares = sorted(rounds["floor_share"])
+    c.check(rep["decode_floor_share_paired"] == shares[1], f"{model}: paired share is the median round")
+    c.check(len(rep["cold_start_ms_all"]) == 2 and rep["cold_start_ms"] > 0 and rep["cold_start_peak_rss_mb"] > 0,
+            f"{model}: cold start {rep['cold_start_ms_all']}")
+    c.check(rep["peak_rss_mb"] > 0 and rep["dtype"] in ("f16", "q8"), f"{model}: rss / dtype")
+c.check(rep["dtype"] == "q8" and 0 < rep["bytes_per_token"] <= os.path.getsize(pkg),
+        f"package: q8 weights within the file: {rep['bytes_per_token']} of {os.path.getsize(pkg)}")
+
+text = run([K, "bench", "-m", pkg, "-p", "4", "-n", "3", "--reps", "1", "--bandwidth-gib", "0.05", "--no-cold-start"]).stdout
+c.check("paired rounds" in text and "of the floor" in text, f"text report: {text}")
+
+for bad, words in [(["-p", "4,x"], "prompt length"), (["-p", "600"], "exceeds the context"),
+                   (["-p", "500", "-n", "40"], "exceeds the context")]:
+    proc = run([K, "bench", "-m", pkg, *bad, "--no-cold-start"], check=False)
+    lines = proc.stderr.strip().splitlines()
+    c.check(proc.returncode > 0 and len(lines) == 1 and words in proc.stderr, f"bench {bad}: {proc.stderr!r}")
+c.finish()
