@@ -11,6 +11,7 @@
 //   build/bench/kvlm_bench_kernels --benchmark_filter='decode'
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 #include <string>
@@ -80,7 +81,7 @@ void kernel_plain(const KernelTable& table, const float* x, std::size_t tokens, 
   }
 }
 
-// q8 / q4 in the loader's layout: data, then scales (and q8 row sums) in one buffer.
+// q8 / q4 in the loader's layout: data, then scales, in one buffer.
 template <DType Q>
 OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std::size_t cols) {
   OwnedMatrix m;
@@ -110,7 +111,7 @@ void kernel_quantized(const KernelTable& table, const float* x, std::size_t toke
   thread_local std::vector<std::int32_t> corr;
   xq.resize(tokens * w.cols);
   scale.resize(tokens);
-  corr.resize(tokens * w.cols / quant::kQ4Group);
+  corr.resize(std::max(tokens * w.cols / quant::kQ4Group, tokens));  // q4: per group; q8: per token
   for (std::size_t t = 0; t < tokens; ++t) {
     quant::quantize_activations(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t],
                                 Q == DType::q4 ? corr.data() + t * (w.cols / quant::kQ4Group) : nullptr);

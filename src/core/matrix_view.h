@@ -1,6 +1,7 @@
 // A non-owning row-major [rows][cols] weight matrix in one of the formats of
 // DType. Quantized layouts (see src/quant/quant_formats.h):
-//   q8: rows in blocks of 16 (the last padded with zero rows), cols % 4 == 0.
+//   q8: rows in blocks of 16 (the last padded with rows of bytes 0 and scale
+//       0, never stored by the kernels), cols % 4 == 0.
 //       data = uint8 [stored_rows / 16][cols / 4][16][4]: 64 bytes hold 4
 //       columns of 16 rows (row = 32-bit lane), each weight stored + 128;
 //       row_scale = f32 [stored_rows]. stored_rows = rows rounded up to 16.

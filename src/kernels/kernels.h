@@ -41,10 +41,11 @@ using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 // y[t * y_stride + r] = x_scale[t] * sum_i xq[t * x_stride + i] * w[r][i]
 // (w dequantized), for rows r in [row_begin, row_end); row_begin is a
 // multiple of 16 (the row block) and row_end too unless it is w.rows. The
-// kernels feed the stored unsigned weights to vpdpbusd and start from the
-// activations' correction x_corr: for q4, [tokens][w.cols / 32] group
+// VNNI kernels feed the stored unsigned weights to vpdpbusd and start from
+// the activations' correction x_corr: for q4, [tokens][w.cols / 32] group
 // corrections (-8 x group sum) with row stride x_stride / 32; for q8,
-// [tokens] corrections (-128 x the token's sum). Integer sums are exact, so
+// [tokens] corrections (-128 x the token's sum). (The AVX2 and generic q8
+// kernels multiply signed values and ignore it.) Integer sums are exact, so
 // results do not depend on batching or threading.
 using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, const float* x_scale,
                                const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,

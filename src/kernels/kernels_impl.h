@@ -82,8 +82,8 @@ inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_
   for (; i + V::width <= in; i += V::width) {
     if constexpr (C == 1) {
       // Decode's tall tile: each weight vector is used once, so load it at
-      // its multiply (R accumulators + R loaded vectors would not fit the
-      // register file at R = 16 and spill). Same operations, same order.
+      // its multiply (R accumulators plus R loaded vectors would take 2R
+      // registers, and spilled at R = 16). Same operations, same order.
       for (int r = 0; r < R; ++r)
         __builtin_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in + i) + kDecodePrefetchBytes);
       const typename V::reg xv = V::load(x + i);

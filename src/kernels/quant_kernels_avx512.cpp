@@ -225,13 +225,27 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
 
 // Bit-exact with quant::quantize_activations: max is exact in any order,
 // x * inv is the same float product, and vcvtps2dq rounds to nearest even
-// as lrint does in the default rounding mode.
+// as lrint does in the default rounding mode. A token with a NaN or an
+// infinity (already a broken forward pass) takes the scalar path, whose
+// NaN handling the vector instructions do not reproduce.
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr) {
   __m512 max_abs = _mm512_setzero_ps();
+  __mmask16 non_finite = 0;  // x - x is 0 for finite x, NaN for NaN and +-inf
   std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) max_abs = _mm512_max_ps(max_abs, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    max_abs = _mm512_max_ps(max_abs, _mm512_abs_ps(v));
+    non_finite |= _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+  }
   float m = _mm512_reduce_max_ps(max_abs);
-  for (; i < n; ++i) m = std::max(m, std::fabs(x[i]));
+  for (; i < n; ++i) {
+    if (!std::isfinite(x[i])) non_finite = 1;
+    m = std::max(m, std::fabs(x[i]));
+  }
+  if (non_finite) {
+    quant::quantize_activations(x, n, q, scale, group_corr);
+    return;
+  }
   *scale = m / 127.0f;
   const float inv = m > 0.0f ? 127.0f / m : 0.0f;
   const __m512 inv_v = _mm512_set1_ps(inv);

@@ -86,7 +86,7 @@ class Loader {
                   std::to_string(cols) + "); use --dtype f16 or bf16");
     const DType format = compute_ == DType::q4 && quant::q4_fits(rows, cols) ? DType::q4 : DType::q8;
     WeightMatrix m{format, rows, cols, nullptr};
-    LargeBuffer buf(m.bytes());  // zeroed: q8's padding rows stay 0 (scale 0)
+    LargeBuffer buf(m.bytes());  // zeroed: q8's padding rows keep bytes 0 and scale 0
     std::byte* base = buf.data();
     if (format == DType::q8) {
       m.data = base;

@@ -15,8 +15,8 @@ namespace {
 // Token chunk for prefill matmuls: keeps the activations being multiplied
 // (chunk x cols) in L2 while the weight rows stream past.
 constexpr std::size_t kTokenChunk = 64;
-// Rows per thread slice granule: the q4 row block (kernels of the other
-// formats take any row range).
+// Rows per thread slice granule: the q8 / q4 row block (their kernels take
+// ranges starting on a block; the float kernels take any range).
 constexpr std::size_t kRowGrain = 16;
 
 // The activations in the form the weights' kernel multiplies: f32 as given,

@@ -24,8 +24,9 @@ constexpr bool q4_fits(std::size_t rows, std::size_t cols) {
 
 // q8: w ~= q * scale with scale = the row's absmax / 127, q in [-127, 127],
 // stored as the unsigned byte q + 128 (so vpdpbusd can take the weights as
-// its unsigned operand). Rows are stored in whole 16-row blocks, the last
-// padded with zero weights and scales; cols must be a multiple of 4.
+// its unsigned operand). Rows are stored in whole 16-row blocks; the last
+// block's padding rows have bytes 0 (value -128) and scale 0, and kernels
+// never store their lanes. cols must be a multiple of 4.
 constexpr std::size_t q8_stored_rows(std::size_t rows) { return (rows + kBlockRows - 1) / kBlockRows * kBlockRows; }
 constexpr bool q8_fits(std::size_t cols) { return cols % 4 == 0 && cols > 0; }
 // Writes row r of a q8 matrix with `cols` columns (layout in

@@ -233,26 +233,35 @@ void check_quantized(const KernelTable& k, DType format) {
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
       fn(xq.data(), in, xs.data(), corr.data(), tokens, w, row_begin, row_end, y.data(), rows);
-      for (std::size_t t = 0; t < tokens; ++t)
+      for (std::size_t t = 0; t < tokens; ++t) {
+        // Each token alone (the decode tile) gives the same bits as in the batch.
+        std::vector<float> alone(rows, NAN);
+        fn(xq.data() + t * in, in, xs.data() + t, corr.data() + t * (format == DType::q4 ? in / 32 : 1), 1, w, row_begin,
+           row_end, alone.data(), rows);
         for (std::size_t r = 0; r < rows; ++r) {
           if (r < row_begin || r >= row_end) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
+            EXPECT_TRUE(std::isnan(alone[r]));
             continue;
           }
           double abs_sum = 0;
           const double ref = dequantized_dot(w, r, xq.data() + t * in, xs[t], abs_sum);
           EXPECT_NEAR(y[t * rows + r], ref, 1e-6 + 1e-5 * abs_sum) << "in=" << in << " t=" << t << " r=" << r;
+          ASSERT_EQ(alone[r], y[t * rows + r]) << "in=" << in << " t=" << t << " r=" << r;
         }
+      }
     }
   }
 }
 
-// Each ISA's activation quantizer is bit-exact with the scalar specification.
+// Each ISA's activation quantizer is bit-exact with the scalar specification,
+// non-finite inputs included.
 TEST_P(KernelTest, QuantizeActivationsMatchesTheScalarSpecification) {
   for (const std::size_t n : {1u, 16u, 31u, 32u, 100u, 2048u, 8192u}) {
-    for (const float amplitude : {0.0f, 1e-3f, 1.0f, 300.0f}) {
+    for (const float amplitude : {0.0f, 1e-3f, 1.0f, 300.0f, NAN, INFINITY}) {
       auto x = random_floats(n, 40);
-      for (float& v : x) v *= amplitude;
+      for (float& v : x) v *= std::isfinite(amplitude) ? amplitude : 1.0f;
+      if (!std::isfinite(amplitude)) x[n / 2] = amplitude;
       std::vector<std::int8_t> q(n), want_q(n);
       std::vector<std::int32_t> corr(n / 32 + 1, 7), want_corr(n / 32 + 1, 7);
       float scale = -1, want_scale = -2;
