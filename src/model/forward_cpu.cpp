@@ -68,7 +68,7 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
     ops::rmsnorm(s.x.data(), lw.mlp_norm.data(), s.xn.data(), T, H, eps);
     const ops::MatmulOut gate_up[] = {{&lw.gate, s.gate.data()}, {&lw.up, s.up.data()}};
     ops::matmul_fused(ctx, s.xn.data(), T, gate_up);
-    ops::silu_mul(s.gate.data(), s.up.data(), T * I);
+    ops::silu_mul(ctx, s.gate.data(), s.up.data(), T * I);
     ops::matmul(ctx, s.gate.data(), T, lw.down, s.xn.data());
     ops::add(s.x.data(), s.xn.data(), T * H);
   }

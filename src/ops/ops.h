@@ -42,8 +42,9 @@ void rmsnorm(const float* x, const float* weight, float* out, std::size_t tokens
 // with cos/sin [tokens][head_dim/2].
 void rope(float* x, std::size_t tokens, std::size_t heads, std::size_t head_dim, const float* cos, const float* sin);
 
-// gate[i] = silu(gate[i]) * up[i]
-void silu_mul(float* gate, const float* up, std::size_t n);
+// gate[i] = silu(gate[i]) * up[i], split across the pool's threads (one exp
+// per element: the largest element-wise op of a decode step).
+void silu_mul(const Context& ctx, float* gate, const float* up, std::size_t n);
 
 // y[i] += x[i]
 void add(float* y, const float* x, std::size_t n);
