@@ -13,11 +13,11 @@
 
 namespace kvlm {
 
-MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+MappedFile::MappedFile(const std::filesystem::path& path, bool populate) : path_(path) {
   const ReadOnlyFile file(path);
   size_ = file.size();
   if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), file.fd(), 0);
     if (p == MAP_FAILED) throw Error("cannot map " + path.string() + ": " + std::strerror(errno));
     data_ = static_cast<const std::byte*>(p);
   }

@@ -9,7 +9,10 @@ namespace kvlm {
 class MappedFile {
  public:
   // Throws Error naming the path if it cannot be opened or mapped.
-  explicit MappedFile(const std::filesystem::path& path);
+  // populate: map every page now (MAP_POPULATE), for a file whose every
+  // byte is about to be read: one batched pass of page-table set-up instead
+  // of a fault per 4 KiB page during the first forward pass.
+  explicit MappedFile(const std::filesystem::path& path, bool populate = false);
   MappedFile(MappedFile&& other) noexcept;
   MappedFile& operator=(MappedFile&&) = delete;
   MappedFile(const MappedFile&) = delete;

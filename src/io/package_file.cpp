@@ -11,7 +11,8 @@
 
 namespace kvlm {
 
-PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory) : file_(path), base_(file_.data()) {
+PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory, bool populate)
+    : file_(path, populate && !in_memory), base_(file_.data()) {
   const std::string where = path.string();
   const std::size_t size = file_.size();
   if (size < 16 || std::memcmp(file_.data(), package::kMagic.data(), 8) != 0)

@@ -18,7 +18,8 @@ namespace {
 // Config, generation config and weights from a .kvlm package; the dtype is
 // the stored one (asking for another is an error).
 void load_package(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
-  auto package = std::make_shared<const PackageFile>(path, !options.use_mmap);
+  // Mapped weights are all read by the first token: map them in one pass.
+  auto package = std::make_shared<const PackageFile>(path, /*in_memory=*/!options.use_mmap, /*populate=*/true);
   const auto& header = package->header();
   const std::string where = path.string();
   impl.config = ModelConfig::parse(header["config"].dump(), where + " (config)");
