@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -14,17 +13,10 @@
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 #include "quant/quant_formats.h"
+#include "random_floats.h"
 
 namespace kvlm {
 namespace {
-
-std::vector<float> random_floats(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
 
 // A weight matrix of `dtype` made from random values, owning its storage.
 struct OwnedWeights {

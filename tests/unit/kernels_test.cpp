@@ -11,6 +11,7 @@
 #include "core/half.h"
 #include "kernels/kernels.h"
 #include "quant/quant_formats.h"
+#include "random_floats.h"
 
 namespace kvlm {
 namespace {
@@ -19,14 +20,6 @@ class KernelTest : public ::testing::TestWithParam<Isa> {
  protected:
   const KernelTable& table() const { return kernels_for(GetParam()); }
 };
-
-std::vector<float> random_floats(std::size_t n, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
 
 template <class W>
 std::vector<W> convert(const std::vector<float>& v);
