@@ -4,7 +4,6 @@
 // single-threaded, for decode and a prefill chunk.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -13,49 +12,11 @@
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 #include "quant/quant_formats.h"
+#include "owned_weights.h"
 #include "random_floats.h"
 
 namespace kvlm {
 namespace {
-
-// A weight matrix of `dtype` made from random values, owning its storage.
-struct OwnedWeights {
-  std::vector<std::uint8_t> data;
-  std::vector<float> row_scale;
-  std::vector<std::uint16_t> group_scale;
-  MatrixView view;
-
-  OwnedWeights(DType dtype, std::size_t rows, std::size_t cols, unsigned seed) {
-    const auto w = random_floats(rows * cols, seed);
-    view = MatrixView{dtype, rows, cols, nullptr};
-    switch (dtype) {
-      case DType::f32:
-        data.resize(rows * cols * 4);
-        std::memcpy(data.data(), w.data(), data.size());
-        break;
-      case DType::f16:
-      case DType::bf16: {
-        data.resize(rows * cols * 2);
-        auto* out = reinterpret_cast<std::uint16_t*>(data.data());
-        for (std::size_t i = 0; i < w.size(); ++i) out[i] = dtype == DType::f16 ? f32_to_f16(w[i]) : f32_to_bf16(w[i]);
-        break;
-      }
-      case DType::q8:
-        data.assign(quant::q8_stored_rows(rows) * cols, 0);
-        row_scale.assign(quant::q8_stored_rows(rows), 0.0f);
-        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data(), row_scale.data());
-        view.row_scale = row_scale.data();
-        break;
-      case DType::q4:
-        data.assign(rows * cols / 2, 0);
-        group_scale.assign(rows * cols / 32, 0);
-        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(w.data() + r * cols, cols, r, data.data(), group_scale.data());
-        view.group_scale = group_scale.data();
-        break;
-    }
-    view.data = data.data();
-  }
-};
 
 void check_fused(DType dtype, std::vector<std::size_t> rows) {
   const std::size_t cols = 1024;

@@ -11,6 +11,7 @@
 #include "core/half.h"
 #include "kernels/kernels.h"
 #include "quant/quant_formats.h"
+#include "owned_weights.h"
 #include "random_floats.h"
 
 namespace kvlm {
@@ -166,29 +167,6 @@ TEST_P(KernelTest, ConvertMatchesScalarRounding) {
 namespace kvlm {
 namespace {
 
-// Quantized weights in both formats from the same random matrix, kept alive for a MatrixView.
-struct QuantizedMatrix {
-  std::vector<std::uint8_t> q8;
-  std::vector<float> q8_scale;
-  std::vector<std::uint8_t> q4;
-  std::vector<std::uint16_t> q4_scale;
-  MatrixView view_q8, view_q4;
-
-  QuantizedMatrix(std::size_t rows, std::size_t cols, std::uint32_t seed)
-      : q8(quant::q8_stored_rows(rows) * cols, 0),
-        q8_scale(quant::q8_stored_rows(rows), 0.0f),
-        q4(rows * cols / 2),
-        q4_scale(rows * cols / 32) {
-    const auto w = random_floats(rows * cols, seed);
-    for (std::size_t r = 0; r < rows; ++r) {
-      quant::quantize_row_q8(w.data() + r * cols, cols, r, q8.data(), q8_scale.data());
-      if (quant::q4_fits(rows, cols)) quant::quantize_row_q4(w.data() + r * cols, cols, r, q4.data(), q4_scale.data());
-    }
-    view_q8 = {DType::q8, rows, cols, q8.data(), q8_scale.data(), nullptr};
-    view_q4 = {DType::q4, rows, cols, q4.data(), nullptr, q4_scale.data()};
-  }
-};
-
 // Plain double sums over dequantized weights and activations; abs_sum gets
 // the sum of the terms' magnitudes (what float rounding error scales with).
 double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq, float x_scale, double& abs_sum) {
@@ -210,8 +188,8 @@ void check_quantized(const KernelTable& k, DType format) {
     // 9 rows (73 = 4 x 16 + 9), padded in storage.
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u}) {
       const std::size_t rows = format == DType::q4 ? 64 : 73;
-      QuantizedMatrix m(rows, in, 21);
-      const MatrixView& w = format == DType::q8 ? m.view_q8 : m.view_q4;
+      const OwnedWeights m(format, rows, in, 21);
+      const MatrixView& w = m.view;
       // Kernels take ranges starting on a row block (the thread split's grain is 16 rows).
       const std::size_t row_begin = 16, row_end = rows;
       const auto x = random_floats(tokens * in, 22);
