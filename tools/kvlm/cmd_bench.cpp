@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -29,14 +28,12 @@
 #include "core/cpu_features.h"
 #include "kvlm/error.h"
 #include "model_options.h"
+#include "timing.h"
 
 extern char** environ;
 
 namespace kvlm::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 struct BenchOptions {
   ModelOptions model;
@@ -79,13 +76,6 @@ std::vector<std::int32_t> bench_ids(std::size_t n, int vocab) {
   std::vector<std::int32_t> ids(n);
   for (auto& id : ids) id = pick(rng);
   return ids;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
 struct ChildRun {

@@ -1,7 +1,6 @@
 // kvlm convert: a Hugging Face directory to a .kvlm package in kernel layout.
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <cstdio>
 
@@ -10,6 +9,7 @@
 #include "kvlm/model.h"
 #include "kvlm/model_files.h"
 #include "model/package_weights.h"
+#include "timing.h"
 
 namespace kvlm::cli {
 namespace {
@@ -31,7 +31,7 @@ void draw_progress(const char* phase, double fraction) {
 }
 
 int convert(const ConvertOptions& o) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const ModelFiles source = ModelFiles::open(o.input);
   if (source.is_package()) throw Error(o.input + " is already a .kvlm package");
   // Fail before the (slow) load when the output cannot be written.
@@ -52,7 +52,7 @@ int convert(const ConvertOptions& o) {
     last_percent = percent;
     draw_progress("writing", double(done) / double(total ? total : 1));
   });
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double s = ms_since(t0) / 1e3;
   if (!o.quiet)
     std::fprintf(stderr, "\nwrote %s (%s, %.1f MB of weights) in %.1f s\n", o.output.c_str(), o.dtype.c_str(),
                  double(model->info().weight_bytes) / 1e6, s);

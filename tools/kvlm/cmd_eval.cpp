@@ -2,7 +2,6 @@
 // token counts, timings, must_contain / must_not_contain verdicts and chrF
 // against the reference. kvlm smoke: the capital-of-France case.
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -11,6 +10,7 @@
 #include "generation_options.h"
 #include "kvlm/providers.h"
 #include "model_options.h"
+#include "timing.h"
 
 namespace kvlm::cli {
 namespace {
@@ -108,13 +108,6 @@ struct EvalOptions {
 constexpr double kPortWarmPrefillMs = 168.0;
 constexpr double kPortDecodeMsPerStep = 130.0;
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
   std::vector<std::string> out;
   if (j.contains(key) && j[key].is_array())
@@ -145,7 +138,7 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
   std::vector<double> totals, vs_port;
   for (const auto& c : cases) {
     ProviderResult r;
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = Clock::now();
     if (c.contains("input")) {
       r = provider.respond(c.value("system", ""), c["input"].get<std::string>());
     } else {
@@ -153,7 +146,7 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
       r.text = c["prompt"].get<std::string>() + r.text;  // a completion is judged with its prompt
     }
     // End to end: template, tokenization, prefill (prefix reused), decode, detokenization.
-    const double total_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double total_ms = ms_since(start);
     const double port_ms = kPortWarmPrefillMs + kPortDecodeMsPerStep * r.timings.decode_steps;
     totals.push_back(total_ms);
     vs_port.push_back(total_ms / port_ms);

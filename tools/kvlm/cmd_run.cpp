@@ -1,6 +1,5 @@
 // kvlm run: prefill a prompt and generate, printing text (or ids for --ids) or one JSON object.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,12 +12,10 @@
 #include "kvlm/providers.h"
 #include "kvlm/session.h"
 #include "model_options.h"
+#include "timing.h"
 
 namespace kvlm::cli {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
 std::vector<std::int32_t> parse_ids(const std::string& text) {
   std::vector<std::int32_t> ids;

@@ -1,9 +1,9 @@
 // kvlm synth: write a random-weight model of a real shape as a HF directory.
-#include <chrono>
 #include <cstdio>
 
 #include "command.h"
 #include "kvlm/synth.h"
+#include "timing.h"
 
 namespace kvlm::cli {
 namespace {
@@ -23,9 +23,9 @@ const CommandRegistration registration{
         o->dtype = parse_dtype(*dtype);
         o->out_dir = *out;
         o->tokenizer_dir = *tokenizer;
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = Clock::now();
         synth_model(*o);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double s = ms_since(t0) / 1e3;
         std::fprintf(stderr, "wrote %s (%s, %s) in %.1f s\n", out->c_str(), o->shape.c_str(), dtype->c_str(), s);
         return 0;
       };
