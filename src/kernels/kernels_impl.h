@@ -107,31 +107,18 @@ inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_
   }
 }
 
-template <class V, int R, class W, class X>
-inline void matmul_rows(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
-                        float* y, std::size_t y_stride) {
-  constexpr int C = V::tile_tokens;
-  std::size_t t = 0;
-  for (; t + C <= tokens; t += C) matmul_tile<V, R, C>(x + t * x_stride, x_stride, w, in, y + t * y_stride, y_stride);
-  for (; t < tokens; ++t) matmul_tile<V, R, 1>(x + t * x_stride, x_stride, w, in, y + t * y_stride, y_stride);
-}
-
 template <class V, class W, class X>
 void matmul(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
             std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride) {
+  auto tile = [&]<int R, int C>(std::size_t r, std::size_t t) {
+    matmul_tile<V, R, C>(x + t * x_stride, x_stride, w + r * in, in, y + t * y_stride + r, y_stride);
+  };
   // Decode (one token) is a pure weight stream: more rows in flight keep more
   // memory requests outstanding. Prefill reuses each weight over C tokens.
-  if (tokens == 1) {
-    constexpr int D = V::decode_rows;
-    std::size_t r = row_begin;
-    for (; r + D <= row_end; r += D) matmul_tile<V, D, 1>(x, x_stride, w + r * in, in, y + r, y_stride);
-    for (; r < row_end; ++r) matmul_tile<V, 1, 1>(x, x_stride, w + r * in, in, y + r, y_stride);
-    return;
-  }
-  constexpr int R = V::tile_rows;
-  std::size_t r = row_begin;
-  for (; r + R <= row_end; r += R) matmul_rows<V, R>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);
-  for (; r < row_end; ++r) matmul_rows<V, 1>(x, x_stride, tokens, w + r * in, in, y + r, y_stride);
+  if (tokens == 1)
+    for_each_tile<V::decode_rows, 1>(tokens, row_begin, row_end, tile);
+  else
+    for_each_tile<V::tile_rows, V::tile_tokens>(tokens, row_begin, row_end, tile);
 }
 
 // P positions at a time: independent sums in flight instead of one
