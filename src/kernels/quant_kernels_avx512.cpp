@@ -28,50 +28,44 @@ inline __m512i broadcast4(const std::int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// B q4 row blocks (16 rows each, one zmm lane per row) x C tokens. Per group
-// the 32-column integer dot (exact in any order) starts at the activations'
-// correction and is scaled by the 16 rows' scales in one fma; groups are
-// added in order, so every tile shape gives the same bits.
-template <int B, int C>
+// Prefill: one q4 row block (16 rows, one zmm lane per row) x C tokens. Per
+// group the 32-column integer dot (exact in any order) starts at the
+// activations' correction and is scaled by the 16 rows' scales in one fma;
+// groups are added in order, so every tile shape gives the same bits.
+template <int C>
 void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
              std::size_t corr_stride, const std::uint8_t* w, const std::uint16_t* w_scale, std::size_t groups, float* y,
              std::size_t y_stride) {
-  __m512 acc[B][C];
-  for (int b = 0; b < B; ++b)
-    for (int c = 0; c < C; ++c) acc[b][c] = _mm512_setzero_ps();
+  __m512 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (std::size_t g = 0; g < groups; ++g) {
-    for (int b = 0; b < B; ++b) {
-      const std::size_t block = std::size_t(b) * groups + g;
-      const std::uint8_t* wg = w + block * quant::kQ4BlockBytes;
-      __m512i lo[4], hi[4];  // step s: columns 8s..8s+3 (low nibbles) and 8s+4..8s+7 (high) of 16 rows
+    const std::uint8_t* wg = w + g * quant::kQ4BlockBytes;
+    __m512i lo[4], hi[4];  // step s: columns 8s..8s+3 (low nibbles) and 8s+4..8s+7 (high) of 16 rows
+    for (int s = 0; s < 4; ++s) {
+      const __m512i v = _mm512_loadu_si512(wg + s * 64);
+      lo[s] = _mm512_and_si512(v, low4);
+      hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    }
+    const __m512 scale =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + g * quant::kQ4BlockRows)));
+    for (int c = 0; c < C; ++c) {
+      const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
+      __m512i low_sum = _mm512_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
+      __m512i high_sum = _mm512_setzero_si512();
       for (int s = 0; s < 4; ++s) {
-        const __m512i v = _mm512_loadu_si512(wg + s * 64);
-        lo[s] = _mm512_and_si512(v, low4);
-        hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        low_sum = _mm512_dpbusd_epi32(low_sum, lo[s], broadcast4(xg + s * 8));
+        high_sum = _mm512_dpbusd_epi32(high_sum, hi[s], broadcast4(xg + s * 8 + 4));
       }
-      const __m512 scale = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + block * quant::kQ4BlockRows)));
-      for (int c = 0; c < C; ++c) {
-        const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
-        __m512i low_sum = _mm512_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
-        __m512i high_sum = _mm512_setzero_si512();
-        for (int s = 0; s < 4; ++s) {
-          low_sum = _mm512_dpbusd_epi32(low_sum, lo[s], broadcast4(xg + s * 8));
-          high_sum = _mm512_dpbusd_epi32(high_sum, hi[s], broadcast4(xg + s * 8 + 4));
-        }
-        acc[b][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low_sum, high_sum)), scale, acc[b][c]);
-      }
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low_sum, high_sum)), scale, acc[c]);
     }
   }
-  for (int b = 0; b < B; ++b)
-    for (int c = 0; c < C; ++c)
-      _mm512_storeu_ps(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kQ4BlockRows,
-                       _mm512_mul_ps(acc[b][c], _mm512_set1_ps(x_scale[c])));
+  for (int c = 0; c < C; ++c)
+    _mm512_storeu_ps(y + std::size_t(c) * y_stride, _mm512_mul_ps(acc[c], _mm512_set1_ps(x_scale[c])));
 }
 
 // Decode: one token, B row blocks. The same operations per (block, group) as
-// q4_tile<B, 1> (so the same bits), with the token's 8 activation broadcasts
+// q4_tile (so the same bits), with the token's 8 activation broadcasts
 // made once per group for all blocks, and the weights asked for 8 groups
 // ahead so the unpacking overlaps the memory latency (measured 23 -> 20
 // ms/token on the 1B shape; the hardware prefetcher alone leaves it waiting).
@@ -211,15 +205,18 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
+  // Prefill tiles are one block by up to 8 tokens; decode takes blocks in pairs.
   for_each_block_tile<1, 8>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b, std::size_t t) {
-    if constexpr (C == 1)
+    if constexpr (C == 1) {
       q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
                         packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
                         y + t * y_stride + b * rows);
-    else
-      q4_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                    packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
-                    y + t * y_stride + b * rows, y_stride);
+    } else {
+      static_assert(B == 1);
+      q4_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                 packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
+                 y + t * y_stride + b * rows, y_stride);
+    }
   });
 }
 
