@@ -26,8 +26,9 @@ class ThreadPool {
 
   // Calls fn(thread_index, begin, end) on contiguous slices covering [0, n);
   // slice sizes are multiples of `grain` except the last. Threads claim
-  // slices (a few per thread) from a shared counter, so a thread slowed by
-  // the OS or a noisy neighbour does not hold the others up at the join.
+  // slices, shrinking from large to one grain, from a shared counter, so a
+  // thread slowed by the OS or a noisy neighbour does not hold the others up
+  // at the join.
   // `work` estimates the total cost (e.g. multiply-adds): below a few tens of
   // microseconds' worth, waking other threads costs more than it saves, so
   // the caller's thread does it all.
@@ -46,7 +47,7 @@ class ThreadPool {
   using Task = void (*)(void* ctx, int thread, std::size_t begin, std::size_t end);
   void run(std::size_t n, std::size_t grain, Task task, void* ctx);
   void worker_loop(int index);
-  // Runs slices claimed from next_slice_ until none are left.
+  // Runs slices claimed from next_ until none are left.
   void work(int thread);
 
   std::vector<std::thread> workers_;
@@ -56,8 +57,8 @@ class ThreadPool {
   Task task_ = nullptr;
   void* ctx_ = nullptr;
   std::size_t n_ = 0;
-  std::size_t slice_size_ = 1;
-  std::atomic<std::size_t> next_slice_{0};
+  std::size_t grain_ = 1;
+  std::atomic<std::size_t> next_{0};  // start of the first unclaimed slice
 };
 
 }  // namespace kvlm

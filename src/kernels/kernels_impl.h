@@ -39,13 +39,17 @@ void for_each_tile(std::size_t tokens, std::size_t row_begin, std::size_t row_en
 }
 
 // Calls tile.operator()<B, C>(block, token) over q8 / q4 row blocks (16
-// rows) [block_begin, block_end) x tokens [0, tokens). Decode takes two
-// blocks at a time (two independent weight streams); prefill P blocks by C
-// tokens, then the remainders in smaller tiles.
-template <int P, int C, class Tile>
+// rows) [block_begin, block_end) x tokens [0, tokens). Decode takes D blocks
+// at a time (independent weight streams sharing one set of activation
+// broadcasts), then 2, then 1; prefill P blocks by C tokens, then the
+// remainders in smaller tiles.
+template <int P, int C, int D = 2, class Tile>
 void for_each_block_tile(std::size_t tokens, std::size_t block_begin, std::size_t block_end, Tile&& tile) {
+  static_assert(D == 2 || D == 4);
   if (tokens == 1) {
     std::size_t b = block_begin;
+    if constexpr (D == 4)
+      for (; b + 4 <= block_end; b += 4) tile.template operator()<4, 1>(b, 0);
     for (; b + 2 <= block_end; b += 2) tile.template operator()<2, 1>(b, 0);
     for (; b < block_end; ++b) tile.template operator()<1, 1>(b, 0);
     return;

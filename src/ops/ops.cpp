@@ -18,6 +18,9 @@ constexpr std::size_t kTokenChunk = 64;
 // Rows per thread slice granule: the q8 / q4 row block (their kernels take
 // ranges starting on a block; the float kernels take any range).
 constexpr std::size_t kRowGrain = 16;
+// Decode's granule: the q4 decode tile's 4 blocks, so the pool's last,
+// smallest slices do not fall back to slower 1-block tiles.
+constexpr std::size_t kDecodeRowGrain = 64;
 
 // The activations in the form the weights' kernel multiplies: f32 as given,
 // bf16-rounded for bf16 weights, int8 with per-token scales (and q4 group
@@ -119,7 +122,7 @@ void matmul_fused(const Context& ctx, const float* x, std::size_t tokens, std::s
   for (std::size_t t0 = 0; t0 < tokens; t0 += kTokenChunk) {
     const std::size_t n = std::min(kTokenChunk, tokens - t0);
     ctx.pool.parallel_for(
-        total_rows, kRowGrain,
+        total_rows, n == 1 ? kDecodeRowGrain : kRowGrain,
         [&](int, std::size_t r0, std::size_t r1) {
           std::size_t base = 0;
           for (const MatmulOut& o : outs) {

@@ -183,11 +183,11 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
 void check_quantized(const KernelTable& k, DType format) {
   for (const std::size_t in : {32u, 64u, 128u, 192u, 2048u, 100u}) {
     if (format == DType::q4 && in % 32 != 0) continue;
-    // Every tile shape: decode pairs of 16-row blocks and a lone block,
-    // prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q8 also a last block of
-    // 9 rows (73 = 4 x 16 + 9), padded in storage.
+    // Every tile shape: decode 4, 2 and 1 16-row blocks (7 blocks from row
+    // 16), prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q8 also a last
+    // block of 9 rows (121 = 7 x 16 + 9), padded in storage.
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u}) {
-      const std::size_t rows = format == DType::q4 ? 64 : 73;
+      const std::size_t rows = format == DType::q4 ? 128 : 121;
       const OwnedWeights m(format, rows, in, 21);
       const MatrixView& w = m.view;
       // Kernels take ranges starting on a row block (the thread split's grain is 16 rows).
