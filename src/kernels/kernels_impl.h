@@ -76,6 +76,17 @@ inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 // f16 / bf16 decode on the 1B shape; more distance was no better).
 constexpr std::size_t kDecodePrefetchBytes = 1024;
 
+// Where the stream that reads `row_bytes`-long rows R at a time wants data
+// kDecodePrefetchBytes ahead of byte `at` of its row: past the row's end
+// that is the same row of the next tile, R rows on. (A 2048-wide bf16 row is
+// one 4 KiB page, so stopping at the row's end left its first 1 KiB, a
+// quarter of it, unasked for until the tile started.)
+template <int R>
+inline std::size_t decode_prefetch_offset(std::size_t at, std::size_t row_bytes) {
+  const std::size_t ahead = at + kDecodePrefetchBytes;
+  return ahead < row_bytes ? ahead : ahead + std::size_t(R - 1) * row_bytes;
+}
+
 // One register tile: R weight rows x C tokens, full width then a scalar tail.
 template <class V, int R, int C, class W, class X>
 inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_t in, float* y, std::size_t y_stride) {
@@ -88,8 +99,8 @@ inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_
       // Decode's tall tile: each weight vector is used once, so load it at
       // its multiply (R accumulators plus R loaded vectors would take 2R
       // registers, and spilled at R = 16). Same operations, same order.
-      for (int r = 0; r < R; ++r)
-        __builtin_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in + i) + kDecodePrefetchBytes);
+      const std::size_t ahead = decode_prefetch_offset<R>(i * sizeof(W), in * sizeof(W));
+      for (int r = 0; r < R; ++r) __builtin_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in) + ahead);
       const typename V::reg xv = V::load(x + i);
       for (int r = 0; r < R; ++r) acc[r][0] = V::fmadd(V::load(w + std::size_t(r) * in + i), xv, acc[r][0]);
     } else {
