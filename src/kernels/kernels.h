@@ -56,6 +56,12 @@ using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, cons
 using QuantizeActivationsFn = void (*)(const float* x, std::size_t n, std::int8_t* q, float* scale,
                                        std::int32_t* group_corr);
 
+// gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i]: the
+// SwiGLU MLP's activation. The SIMD exp is Cephes' expf polynomial (within
+// about 2 ulp of std::exp); arguments beyond +-87 saturate, so silu(-100) is
+// about -2e-36 rather than -0.
+using SiluMulFn = void (*)(float* gate, const float* up, std::size_t n);
+
 struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
@@ -69,6 +75,7 @@ struct KernelTable {
   MatmulQuantFn matmul_q8;
   MatmulQuantFn matmul_q4;
   QuantizeActivationsFn quantize_activations;
+  SiluMulFn silu_mul;
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }

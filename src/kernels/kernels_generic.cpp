@@ -1,5 +1,7 @@
 // Portable kernels: any CPU, no intrinsics. A "register" is 8 floats so the
 // compiler can still vectorise with whatever the baseline target offers.
+#include <cmath>
+
 #define KVLM_ISA_NAMESPACE generic_isa
 #include "kernels/kernels_impl.h"
 
@@ -35,6 +37,21 @@ struct Generic {
   static reg fmadd(const reg& a, const reg& b, reg c) {
     for (std::size_t i = 0; i < width; ++i) c.v[i] += a.v[i] * b.v[i];
     return c;
+  }
+  template <class Op>
+  static reg lanes(const reg& a, const reg& b, Op op) {
+    reg r;
+    for (std::size_t i = 0; i < width; ++i) r.v[i] = op(a.v[i], b.v[i]);
+    return r;
+  }
+  static reg add(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x + y; }); }
+  static reg mul(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x * y; }); }
+  static reg div(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x / y; }); }
+  static reg min(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x < y ? x : y; }); }
+  static reg max(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x > y ? x : y; }); }
+  static reg round(const reg& a) { return lanes(a, a, [](float x, float) { return std::nearbyint(x); }); }
+  static reg pow2n(const reg& p, const reg& n) {
+    return lanes(p, n, [](float x, float e) { return std::ldexp(x, int(e)); });
   }
   static float sum(const reg& a) {
     // Pairwise, the same tree shape as the SIMD horizontal sums.

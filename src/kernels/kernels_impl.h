@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -186,6 +187,35 @@ void attention_values(const float* probs, const E* values, std::size_t d, std::s
   }
 }
 
+// Cephes' expf: e^x = 2^n x e^r with n = round(x / ln 2) and r = x - n ln 2
+// (ln 2 split in two for exactness), e^r by a degree-7 polynomial. V supplies
+// the arithmetic and V::pow2n(reg p, reg n) = p x 2^n; x is first clamped to
+// +-87 so 2^n stays a normal float.
+template <class V>
+inline typename V::reg exp_cephes(typename V::reg x) {
+  using reg = typename V::reg;
+  x = V::min(V::max(x, V::broadcast(-87.0f)), V::broadcast(87.0f));
+  const reg n = V::round(V::mul(x, V::broadcast(1.44269504088896341f)));
+  reg r = V::fmadd(n, V::broadcast(-0.693359375f), x);
+  r = V::fmadd(n, V::broadcast(2.12194440e-4f), r);
+  reg p = V::broadcast(1.9875691500e-4f);
+  for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    p = V::fmadd(p, r, V::broadcast(c));
+  p = V::fmadd(p, V::mul(r, r), V::add(r, V::broadcast(1.0f)));
+  return V::pow2n(p, n);
+}
+
+template <class V>
+void silu_mul(float* gate, const float* up, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + V::width <= n; i += V::width) {
+    const typename V::reg g = V::load(gate + i);
+    const typename V::reg e = exp_cephes<V>(V::mul(g, V::broadcast(-1.0f)));
+    V::store(gate + i, V::mul(V::div(g, V::add(e, V::broadcast(1.0f))), V::load(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 template <class V, class S, class D>
 void convert(const void* src, void* dst, std::size_t n) {
   const S* s = static_cast<const S*>(src);
@@ -215,7 +245,8 @@ KernelTable make_table(Isa isa) {
                 {},
                 &matmul_q8,
                 &matmul_q4,
-                &quantize_activations};
+                &quantize_activations,
+                &silu_mul<V>};
   fill_convert_row<V, float>(t.convert[0]);
   fill_convert_row<V, f16_t>(t.convert[1]);
   fill_convert_row<V, bf16_t>(t.convert[2]);
