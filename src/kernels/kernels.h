@@ -62,6 +62,10 @@ using QuantizeActivationsFn = void (*)(const float* x, std::size_t n, std::int8_
 // about -2e-36 rather than -0.
 using SiluMulFn = void (*)(float* gate, const float* up, std::size_t n);
 
+// scores[p] = e^(scores[p] - max) / sum over [0, n) of the same, with the
+// exp of SiluMulFn; n >= 1.
+using SoftmaxFn = void (*)(float* scores, std::size_t n);
+
 struct KernelTable {
   Isa isa;
   MatmulFn<float> matmul_f32;
@@ -76,6 +80,7 @@ struct KernelTable {
   MatmulQuantFn matmul_q4;
   QuantizeActivationsFn quantize_activations;
   SiluMulFn silu_mul;
+  SoftmaxFn softmax;
 
   MatmulFn<float> matmul(const float*) const { return matmul_f32; }
   MatmulFn<f16_t> matmul(const f16_t*) const { return matmul_f16; }

@@ -41,6 +41,7 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u))));
   }
   static float sum(reg a) { return _mm512_reduce_add_ps(a); }
+  static float reduce_max(reg a) { return _mm512_reduce_max_ps(a); }
   static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
   static void store(f16_t* p, reg a) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT));

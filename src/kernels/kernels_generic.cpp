@@ -57,6 +57,11 @@ struct Generic {
     // Pairwise, the same tree shape as the SIMD horizontal sums.
     return ((a.v[0] + a.v[4]) + (a.v[2] + a.v[6])) + ((a.v[1] + a.v[5]) + (a.v[3] + a.v[7]));
   }
+  static float reduce_max(const reg& a) {
+    float m = a.v[0];
+    for (const float e : a.v) m = e > m ? e : m;
+    return m;
+  }
   template <class E>
   static void store(E* p, const reg& a) {
     for (std::size_t i = 0; i < width; ++i) generic_isa::store_one(p + i, a.v[i]);

@@ -216,6 +216,31 @@ void silu_mul(float* gate, const float* up, std::size_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+template <class V>
+void softmax(float* scores, std::size_t n) {
+  using reg = typename V::reg;
+  std::size_t i = 0;
+  float max_score = -INFINITY;
+  if (n >= V::width) {
+    reg m = V::load(scores);
+    for (i = V::width; i + V::width <= n; i += V::width) m = V::max(m, V::load(scores + i));
+    max_score = V::reduce_max(m);
+  }
+  for (; i < n; ++i) max_score = std::max(max_score, scores[i]);
+  const reg shift = V::broadcast(-max_score);
+  reg sum = V::zero();
+  for (i = 0; i + V::width <= n; i += V::width) {
+    const reg e = exp_cephes<V>(V::add(V::load(scores + i), shift));
+    V::store(scores + i, e);
+    sum = V::add(sum, e);
+  }
+  float total = V::sum(sum);
+  for (; i < n; ++i) total += (scores[i] = std::exp(scores[i] - max_score));
+  const reg inv = V::broadcast(1.0f / total);
+  for (i = 0; i + V::width <= n; i += V::width) V::store(scores + i, V::mul(V::load(scores + i), inv));
+  for (; i < n; ++i) scores[i] *= 1.0f / total;
+}
+
 template <class V, class S, class D>
 void convert(const void* src, void* dst, std::size_t n) {
   const S* s = static_cast<const S*>(src);
@@ -246,7 +271,8 @@ KernelTable make_table(Isa isa) {
                 &matmul_q8,
                 &matmul_q4,
                 &quantize_activations,
-                &silu_mul<V>};
+                &silu_mul<V>,
+                &softmax<V>};
   fill_convert_row<V, float>(t.convert[0]);
   fill_convert_row<V, f16_t>(t.convert[1]);
   fill_convert_row<V, bf16_t>(t.convert[2]);

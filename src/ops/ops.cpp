@@ -225,12 +225,7 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
       const E* k = keys + (h / group) * s.max_ctx * s.head_dim;
       const E* v = values + (h / group) * s.max_ctx * s.head_dim;
       scores_fn(q + job * s.head_dim, k, s.head_dim, visible, scale, scores);
-      float max_score = -INFINITY;
-      for (std::size_t p = 0; p < visible; ++p) max_score = std::max(max_score, scores[p]);
-      float total = 0.0f;
-      for (std::size_t p = 0; p < visible; ++p) total += (scores[p] = std::exp(scores[p] - max_score));
-      const float inv_total = 1.0f / total;
-      for (std::size_t p = 0; p < visible; ++p) scores[p] *= inv_total;
+      ctx.kernels.softmax(scores, visible);
       values_fn(scores, v, s.head_dim, visible, out + job * s.head_dim);
     }
   }, work);

@@ -260,6 +260,28 @@ TEST_P(KernelTest, SiluMulMatchesDoublePrecision) {
   }
 }
 
+// Against double precision, for lengths with and without a scalar tail and
+// scores spread far enough that some probabilities underflow.
+TEST_P(KernelTest, SoftmaxMatchesDoublePrecision) {
+  for (const std::size_t n : {1u, 7u, 16u, 37u, 512u}) {
+    for (const float spread : {1.0f, 30.0f}) {
+      std::vector<float> scores = random_floats(n, 60);
+      for (float& x : scores) x *= spread;
+      std::vector<float> out = scores;
+      table().softmax(out.data(), n);
+      double max_score = scores[0], total = 0.0;
+      for (const float x : scores) max_score = std::max(max_score, double(x));
+      for (const float x : scores) total += std::exp(double(x) - max_score);
+      for (std::size_t i = 0; i < n; ++i) {
+        // The float subtraction x - max rounds by up to 2^-24 |x - max|, which
+        // the exp turns into a relative error of that size.
+        const double shifted = double(scores[i]) - max_score, want = std::exp(shifted) / total;
+        EXPECT_NEAR(out[i], want, (2e-6 + 1.2e-7 * std::fabs(shifted)) * want + 1e-30) << "n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
 TEST_P(KernelTest, MatmulQ8) { check_quantized(table(), DType::q8); }
 TEST_P(KernelTest, MatmulQ4) { check_quantized(table(), DType::q4); }
 
