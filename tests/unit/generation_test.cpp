@@ -303,5 +303,22 @@ TEST(Sampler, SeedReproducesAndTemperatureZeroIsGreedy) {
   EXPECT_THROW(Sampler(SamplingOptions{.top_p = 0.0}), Error);
 }
 
+// Greedy takes the first of tied maxima, with and without a repetition
+// penalty (HF's: positive logits of seen ids divided, negative multiplied).
+TEST(Sampler, GreedyTakesTheFirstMaximumAndAppliesThePenalty) {
+  const std::vector<float> logits = {1.0f, 5.0f, 5.0f, 2.0f, -1.0f};
+  SamplingOptions o;
+  o.greedy = true;
+  Sampler plain(o);
+  EXPECT_EQ(plain.sample(logits, std::vector<std::int32_t>{1}), 1);
+  o.repetition_penalty = 2.0;
+  Sampler penalised(o);
+  EXPECT_EQ(penalised.sample(logits, std::vector<std::int32_t>{}), 1);
+  EXPECT_EQ(penalised.sample(logits, std::vector<std::int32_t>{1}), 2);
+  EXPECT_EQ(penalised.sample(logits, std::vector<std::int32_t>{1, 2}), 1);  // 2.5, 2.5, 2: the first
+  EXPECT_EQ(penalised.sample(logits, std::vector<std::int32_t>{1, 2, 3}), 1);  // 2.5, 2.5, 1
+  EXPECT_EQ(penalised.sample(logits, std::vector<std::int32_t>{0, 1, 2, 3, 4}), 1);
+}
+
 }  // namespace
 }  // namespace kvlm
