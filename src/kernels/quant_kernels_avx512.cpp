@@ -108,7 +108,8 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
     }
   }
   const __m512 out_scale = _mm512_set1_ps(x_scale[0] * 0.0625f);  // exact for a normal scale
-  for (int b = 0; b < B; ++b) _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows, _mm512_mul_ps(acc[b], out_scale));
+  for (int b = 0; b < B; ++b)
+    _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows, _mm512_mul_ps(acc[b], out_scale));
 }
 
 // Stores 16 row lanes of token results, only the first `valid` (the last
@@ -215,7 +216,8 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
   // Prefill tiles are one block by up to 8 tokens; decode takes 4 blocks.
-  for_each_block_tile<1, 8, 4>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b, std::size_t t) {
+  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows;
+  for_each_block_tile<1, 8, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
     if constexpr (C == 1) {
       q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
                         packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
