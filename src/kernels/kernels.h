@@ -57,9 +57,9 @@ using QuantizeActivationsFn = void (*)(const float* x, std::size_t n, std::int8_
                                        std::int32_t* group_corr);
 
 // gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i]: the
-// SwiGLU MLP's activation. The SIMD exp is Cephes' expf polynomial (silu
-// within 1e-6 relative of double precision, tested); arguments beyond +-87
-// saturate, so silu(-100) is about -2e-36 rather than -0.
+// SwiGLU MLP's activation. The exp is Cephes' expf polynomial on every ISA
+// (silu within 1e-6 relative of double precision, tested), the same for
+// every element wherever it falls in the range.
 using SiluMulFn = void (*)(float* gate, const float* up, std::size_t n);
 
 // scores[p] = e^(scores[p] - max) / sum over [0, n) of the same, with the

@@ -28,9 +28,14 @@ struct Avx2 {
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg round(reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static reg pow2n(reg p, reg n) {  // |n| <= 127: 2^n built in the exponent field
-    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+  // p x 2^n in two exact steps of 2^(n/2) built in the exponent field, so n
+  // can span [-150, 128] (normal powers only reach [-126, 127]).
+  static reg pow2n(reg p, reg n) {
+    auto pow2 = [](__m256i e) {
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(e, _mm256_set1_epi32(127)), 23));
+    };
+    const __m256i whole = _mm256_cvtps_epi32(n), half = _mm256_srai_epi32(whole, 1);
+    return _mm256_mul_ps(_mm256_mul_ps(p, pow2(half)), pow2(_mm256_sub_epi32(whole, half)));
   }
   static reg round_to_bf16(reg a) {  // as f32_to_bf16 (NaN payloads aside), widened back
     const __m256i u = _mm256_castps_si256(a);

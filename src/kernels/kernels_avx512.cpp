@@ -66,7 +66,7 @@ void bf16_tile(const bf16_t* x, std::size_t x_stride, const bf16_t* w, std::size
     if constexpr (C == 1) {  // decode, as in kernels_impl.h
       const std::size_t ahead = decode_prefetch_offset<R>(i * sizeof(bf16_t), in * sizeof(bf16_t));
       for (int r = 0; r < R; ++r)
-        _mm_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in) + ahead, _MM_HINT_T0);
+        prefetch_at(w + std::size_t(r) * in, ahead);
     }
     for (int r = 0; r < R; ++r) {
       const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + std::size_t(r) * in + i);

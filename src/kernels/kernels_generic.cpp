@@ -50,8 +50,8 @@ struct Generic {
   static reg min(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x < y ? x : y; }); }
   static reg max(const reg& a, const reg& b) { return lanes(a, b, [](float x, float y) { return x > y ? x : y; }); }
   static reg round(const reg& a) { return lanes(a, a, [](float x, float) { return std::nearbyint(x); }); }
-  static reg pow2n(const reg& p, const reg& n) {
-    return lanes(p, n, [](float x, float e) { return std::ldexp(x, int(e)); });
+  static reg pow2n(const reg& p, const reg& n) {  // NaN n (from a NaN x) keeps p's NaN
+    return lanes(p, n, [](float x, float e) { return std::isnan(e) ? x : std::ldexp(x, int(e)); });
   }
   static float sum(const reg& a) {
     // Pairwise, the same tree shape as the SIMD horizontal sums.

@@ -1,7 +1,11 @@
 // Kernel bodies shared by every ISA, written once over a vector-traits type V:
-//   V::reg, V::width, V::tile_rows, V::tile_tokens,
-//   V::zero(), V::load(const float* / const f16_t* / const bf16_t*),
-//   V::fmadd(a, b, acc), V::sum(reg), V::store(float* / f16_t* / bf16_t*, reg).
+//   V::reg, V::width, V::tile_rows, V::decode_rows, V::tile_tokens,
+//   V::zero(), V::broadcast(float), V::load(const float* / const f16_t* /
+//   const bf16_t*), V::store(float* / f16_t* / bf16_t*, reg),
+//   V::fmadd(a, b, acc), V::add, V::mul, V::div, V::min, V::max (NaN in the
+//   second operand is returned, as MAXPS does), V::round (to nearest even),
+//   V::pow2n(p, n) = p x 2^n for integral n in [-150, 128],
+//   V::sum(reg), V::reduce_max(reg).
 // Include only from a kernels_<isa>.cpp compiled with that ISA's flags.
 #pragma once
 
@@ -9,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/kernels.h"
@@ -77,6 +82,13 @@ inline void store_one(bf16_t* p, float v) { p->bits = f32_to_bf16(v); }
 // f16 / bf16 decode on the 1B shape; more distance was no better).
 constexpr std::size_t kDecodePrefetchBytes = 1024;
 
+// Asks for the cache line at base + offset, which may lie past the end of the
+// weights (a prefetch never faults). The address is formed as an integer:
+// pointer arithmetic past the end of an array is undefined.
+inline void prefetch_at(const void* base, std::size_t offset) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(base) + offset));
+}
+
 // Where the stream that reads `row_bytes`-long rows R at a time wants data
 // kDecodePrefetchBytes ahead of byte `at` of its row: past the row's end
 // that is the same row of the next tile, R rows on. (A 2048-wide bf16 row is
@@ -101,7 +113,7 @@ inline void matmul_tile(const X* x, std::size_t x_stride, const W* w, std::size_
       // its multiply (R accumulators plus R loaded vectors would take 2R
       // registers, and spilled at R = 16). Same operations, same order.
       const std::size_t ahead = decode_prefetch_offset<R>(i * sizeof(W), in * sizeof(W));
-      for (int r = 0; r < R; ++r) __builtin_prefetch(reinterpret_cast<const char*>(w + std::size_t(r) * in) + ahead);
+      for (int r = 0; r < R; ++r) prefetch_at(w + std::size_t(r) * in, ahead);
       const typename V::reg xv = V::load(x + i);
       for (int r = 0; r < R; ++r) acc[r][0] = V::fmadd(V::load(w + std::size_t(r) * in + i), xv, acc[r][0]);
     } else {
@@ -188,13 +200,13 @@ void attention_values(const float* probs, const E* values, std::size_t d, std::s
 }
 
 // Cephes' expf: e^x = 2^n x e^r with n = round(x / ln 2) and r = x - n ln 2
-// (ln 2 split in two for exactness), e^r by a degree-7 polynomial. V supplies
-// the arithmetic and V::pow2n(reg p, reg n) = p x 2^n; x is first clamped to
-// +-87 so 2^n stays a normal float.
+// (ln 2 split in two for exactness), e^r by a degree-7 polynomial. x is
+// first clamped to [-104, 89], outside which e^x is 0 or +inf in float
+// anyway; NaN passes through.
 template <class V>
 inline typename V::reg exp_cephes(typename V::reg x) {
   using reg = typename V::reg;
-  x = V::min(V::max(x, V::broadcast(-87.0f)), V::broadcast(87.0f));
+  x = V::min(V::broadcast(89.0f), V::max(V::broadcast(-104.0f), x));
   const reg n = V::round(V::mul(x, V::broadcast(1.44269504088896341f)));
   reg r = V::fmadd(n, V::broadcast(-0.693359375f), x);
   r = V::fmadd(n, V::broadcast(2.12194440e-4f), r);
@@ -205,15 +217,27 @@ inline typename V::reg exp_cephes(typename V::reg x) {
   return V::pow2n(p, n);
 }
 
+// A call's last n % width elements go through the same vector code on a
+// padded copy, so an element's result does not depend on where the range
+// it was passed in ends (prefill and decode split the same rows differently).
+template <class V, class Fn>
+inline void vector_tail(float* x, const float* y, std::size_t count, Fn&& fn) {
+  float xs[V::width] = {}, ys[V::width] = {};
+  std::memcpy(xs, x, count * sizeof(float));
+  if (y) std::memcpy(ys, y, count * sizeof(float));
+  V::store(xs, fn(V::load(xs), V::load(ys)));
+  std::memcpy(x, xs, count * sizeof(float));
+}
+
 template <class V>
 void silu_mul(float* gate, const float* up, std::size_t n) {
+  using reg = typename V::reg;
+  auto silu_times = [](reg g, reg u) {
+    return V::mul(V::div(g, V::add(exp_cephes<V>(V::mul(g, V::broadcast(-1.0f))), V::broadcast(1.0f))), u);
+  };
   std::size_t i = 0;
-  for (; i + V::width <= n; i += V::width) {
-    const typename V::reg g = V::load(gate + i);
-    const typename V::reg e = exp_cephes<V>(V::mul(g, V::broadcast(-1.0f)));
-    V::store(gate + i, V::mul(V::div(g, V::add(e, V::broadcast(1.0f))), V::load(up + i)));
-  }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (; i + V::width <= n; i += V::width) V::store(gate + i, silu_times(V::load(gate + i), V::load(up + i)));
+  if (i < n) vector_tail<V>(gate + i, up + i, n - i, silu_times);
 }
 
 template <class V>
@@ -228,17 +252,22 @@ void softmax(float* scores, std::size_t n) {
   }
   for (; i < n; ++i) max_score = std::max(max_score, scores[i]);
   const reg shift = V::broadcast(-max_score);
+  auto exp_shifted = [&](reg s, reg) { return exp_cephes<V>(V::add(s, shift)); };
   reg sum = V::zero();
   for (i = 0; i + V::width <= n; i += V::width) {
-    const reg e = exp_cephes<V>(V::add(V::load(scores + i), shift));
+    const reg e = exp_shifted(V::load(scores + i), reg{});
     V::store(scores + i, e);
     sum = V::add(sum, e);
   }
   float total = V::sum(sum);
-  for (; i < n; ++i) total += (scores[i] = std::exp(scores[i] - max_score));
-  const reg inv = V::broadcast(1.0f / total);
+  if (i < n) {
+    vector_tail<V>(scores + i, nullptr, n - i, exp_shifted);
+    for (std::size_t k = i; k < n; ++k) total += scores[k];
+  }
+  const float inv_total = 1.0f / total;
+  const reg inv = V::broadcast(inv_total);
   for (i = 0; i + V::width <= n; i += V::width) V::store(scores + i, V::mul(V::load(scores + i), inv));
-  for (; i < n; ++i) scores[i] *= 1.0f / total;
+  for (; i < n; ++i) scores[i] *= inv_total;
 }
 
 template <class V, class S, class D>

@@ -93,8 +93,7 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
     for (int b = 0; b < B; ++b) {
       const std::size_t block = std::size_t(b) * groups + g;
       const std::uint8_t* wg = w + block * quant::kQ4BlockBytes;
-      for (std::size_t line = 0; line < quant::kQ4BlockBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(wg) + kPrefetchBytes + line, _MM_HINT_T0);
+      for (std::size_t line = 0; line < quant::kQ4BlockBytes; line += 64) prefetch_at(wg, kPrefetchBytes + line);
       __m512i low_sum = corr, high_sum16 = _mm512_setzero_si512();
       for (int s = 0; s < 4; ++s) {
         const __m512i v = _mm512_loadu_si512(wg + s * 64);
@@ -107,9 +106,12 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum16), scale, acc[b]);
     }
   }
-  const __m512 out_scale = _mm512_set1_ps(x_scale[0] * 0.0625f);  // exact for a normal scale
+  // acc / 16 is exact (a multiple of 2^-24 or 0, scaled by a power of two),
+  // then the same product as q4_tile's for any activation scale.
+  const __m512 sixteenth = _mm512_set1_ps(0.0625f), out_scale = _mm512_set1_ps(x_scale[0]);
   for (int b = 0; b < B; ++b)
-    _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows, _mm512_mul_ps(acc[b], out_scale));
+    _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows,
+                     _mm512_mul_ps(_mm512_mul_ps(acc[b], sixteenth), out_scale));
 }
 
 // Stores 16 row lanes of token results, only the first `valid` (the last
@@ -167,8 +169,8 @@ void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
 #pragma GCC unroll 4
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(wk) + kPrefetchBytes + 64, _MM_HINT_T0);
+      prefetch_at(wk, kPrefetchBytes);
+      prefetch_at(wk, kPrefetchBytes + 64);
       even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(wk), x0);
       odd[b] = _mm512_dpbusd_epi32(odd[b], _mm512_loadu_si512(wk + quant::kQ8BlockBytes), x1);
     }

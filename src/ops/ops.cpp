@@ -18,8 +18,10 @@ constexpr std::size_t kTokenChunk = 64;
 // Rows per thread slice granule: the q8 / q4 row block (their kernels take
 // ranges starting on a block; the float kernels take any range).
 constexpr std::size_t kRowGrain = 16;
-// Decode's granule: the q4 decode tile's 4 blocks, so the pool's last,
-// smallest slices do not fall back to slower 1-block tiles.
+// Decode's granule: the q8 / q4 decode tiles' 4 blocks, so the pool's last,
+// smallest slices do not fall back to slower 1-block tiles (where a fused
+// matrix's span, rounded to 16 rows, is a multiple of 64, as in every Llama /
+// Qwen shape).
 constexpr std::size_t kDecodeRowGrain = 64;
 
 // The activations in the form the weights' kernel multiplies: f32 as given,

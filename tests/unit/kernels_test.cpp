@@ -1,6 +1,7 @@
 // Every SIMD kernel table this CPU supports against plain scalar loops.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -185,9 +186,12 @@ void check_quantized(const KernelTable& k, DType format) {
     if (format == DType::q4 && in % 32 != 0) continue;
     // Every tile shape: decode 4, 2 and 1 16-row blocks (7 blocks from row
     // 16), prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q8 also a last
-    // block of 9 rows (121 = 7 x 16 + 9), padded in storage.
-    for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u}) {
-      const std::size_t rows = format == DType::q4 ? 128 : 121;
+    // block of 9 rows, padded in storage, alone (121 = 7 x 16 + 9) and inside
+    // a 4-block decode and a 2-block prefill tile (73 = 4 x 16 + 9).
+    const std::vector<std::size_t> row_counts =
+        format == DType::q4 ? std::vector<std::size_t>{128} : std::vector<std::size_t>{121, 73};
+    for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u})
+    for (const std::size_t rows : row_counts) {
       const OwnedWeights m(format, rows, in, 21);
       const MatrixView& w = m.view;
       // Kernels take ranges starting on a row block (the thread split's grain is 16 rows).
@@ -246,18 +250,38 @@ TEST_P(KernelTest, QuantizeActivationsMatchesTheScalarSpecification) {
 }
 
 // silu(g) * u against double precision, over the range activations take and
-// past the exp's +-87 clamp; n = 37 leaves a scalar tail on every ISA.
+// out to the exp's clamps (e^-g then is a tiny normal, a subnormal, 0 or
+// inf); n = 37 leaves a tail on every ISA.
 TEST_P(KernelTest, SiluMulMatchesDoublePrecision) {
   std::vector<float> gate = random_floats(37, 50), up = random_floats(37, 51);
   for (float& g : gate) g *= 12.0f;
-  const float special[] = {0.0f, -0.0f, 1e-20f, -1e-20f, 20.0f, -20.0f, 86.9f, -86.9f, 100.0f, -100.0f, 3e38f};
-  for (std::size_t i = 0; i < std::size(special); ++i) gate[i * 3] = special[i];
+  const float special[] = {0.0f, -0.0f, 1e-20f, -1e-20f, 20.0f,   -20.0f, 86.9f,
+                           -86.9f, -87.5f, -88.5f, 100.0f, -100.0f, 110.0f, 3e38f};
+  for (std::size_t i = 0; i < std::size(special); ++i) gate[i * 2 + 1] = special[i];
   std::vector<float> out = gate;
   table().silu_mul(out.data(), up.data(), out.size());
   for (std::size_t i = 0; i < gate.size(); ++i) {
     const double g = gate[i], want = g / (1.0 + std::exp(-g)) * up[i];
-    EXPECT_NEAR(out[i], want, 1e-6 * std::fabs(want) + 1e-30) << "g=" << g << " u=" << up[i];
+    // Relative wherever the answer is a normal float. Below that g / (1 + e^-g)
+    // is 0 in float arithmetic too, once e^-g overflows (g < -88.7).
+    const double tolerance = std::fabs(want) >= FLT_MIN ? 1e-6 * std::fabs(want) : FLT_MIN;
+    EXPECT_NEAR(out[i], want, tolerance) << "g=" << g << " u=" << up[i];
   }
+  std::vector<float> nan_gate = {NAN, 1.0f}, one = {1.0f, 1.0f};
+  table().silu_mul(nan_gate.data(), one.data(), 2);
+  EXPECT_TRUE(std::isnan(nan_gate[0]));
+}
+
+// An element's result does not depend on where the call's range ends: a
+// vector lane and a tail element go through the same code.
+TEST_P(KernelTest, SiluMulIsIndependentOfTheRangeSplit) {
+  std::vector<float> gate = random_floats(37, 52), up = random_floats(37, 53);
+  for (float& g : gate) g *= 8.0f;
+  std::vector<float> whole = gate, split = gate;
+  table().silu_mul(whole.data(), up.data(), whole.size());
+  table().silu_mul(split.data(), up.data(), 5);
+  table().silu_mul(split.data() + 5, up.data() + 5, split.size() - 5);
+  for (std::size_t i = 0; i < gate.size(); ++i) ASSERT_EQ(whole[i], split[i]) << "i=" << i;
 }
 
 // Against double precision, for lengths with and without a scalar tail and
@@ -279,6 +303,25 @@ TEST_P(KernelTest, SoftmaxMatchesDoublePrecision) {
         EXPECT_NEAR(out[i], want, (2e-6 + 1.2e-7 * std::fabs(shifted)) * want + 1e-30) << "n=" << n << " i=" << i;
       }
     }
+  }
+}
+
+// Probabilities down to the exp's lower clamp, and a NaN score makes every
+// probability NaN (a broken forward pass stays visible).
+TEST_P(KernelTest, SoftmaxKeepsTinyProbabilitiesAndNaN) {
+  std::vector<float> scores = {0.0f, -86.5f, -90.0f, -103.0f, -200.0f};
+  table().softmax(scores.data(), scores.size());
+  const double total = 1.0 + std::exp(-86.5) + std::exp(-90.0) + std::exp(-103.0);
+  EXPECT_NEAR(scores[0], 1.0 / total, 1e-7);
+  EXPECT_NEAR(scores[1], std::exp(-86.5) / total, 1e-5 * std::exp(-86.5));
+  EXPECT_NEAR(scores[2], std::exp(-90.0) / total, 1e-44);  // subnormal
+  EXPECT_NEAR(scores[3], 0.0, 1e-44);
+  EXPECT_EQ(scores[4], 0.0f);
+  for (const std::size_t n : {3u, 20u}) {
+    std::vector<float> with_nan(n, 1.0f);
+    with_nan[1] = NAN;
+    table().softmax(with_nan.data(), n);
+    for (const float p : with_nan) EXPECT_TRUE(std::isnan(p)) << "n=" << n;
   }
 }
 

@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <mutex>
-#include <utility>
 #include <vector>
 
 namespace kvlm {
