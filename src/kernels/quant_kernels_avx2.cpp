@@ -20,6 +20,15 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
+// 32 stored q8 bytes (value + 128) as signed values.
+inline __m256i load_q8(const std::uint8_t* p) {
+  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), _mm256_set1_epi8(char(0x80)));
+}
+
+// Per 32-bit lane, the sum of 4 signed weight x signed activation products by
+// the sign trick: |w| x (x * sign(w)).
+inline __m256i dot_s8s8(__m256i w, __m256i x) { return dot_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)); }
+
 // Stores the first `valid` of 8 row lanes.
 inline void store_rows(float* y, __m256 v, std::size_t valid) {
   if (valid >= 8) {
@@ -38,15 +47,12 @@ void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
                   const float* w_scale, std::size_t quads, std::size_t valid, float* y, std::size_t y_stride) {
   __m256i acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
-  const __m256i bias = _mm256_set1_epi8(char(0x80));
   for (std::size_t k = 0; k < quads; ++k) {
-    const __m256i wv = _mm256_xor_si256(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * quant::kQ8BlockBytes)), bias);  // signed values
-    const __m256i abs_w = _mm256_sign_epi8(wv, wv);
+    const __m256i wv = load_q8(w + k * quant::kQ8BlockBytes);
     for (int c = 0; c < C; ++c) {
       std::int32_t x4;
       __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + k * 4, 4);
-      acc[c] = _mm256_add_epi32(acc[c], dot_u8s8(abs_w, _mm256_sign_epi8(_mm256_set1_epi32(x4), wv)));
+      acc[c] = _mm256_add_epi32(acc[c], dot_s8s8(wv, _mm256_set1_epi32(x4)));
     }
   }
   const __m256 scale = _mm256_loadu_ps(w_scale);
@@ -106,7 +112,6 @@ void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint
                     std::size_t quads, std::size_t rows_left, float* y) {
   __m256i acc[B][2];
   for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
-  const __m256i bias = _mm256_set1_epi8(char(0x80));
   for (std::size_t k = 0; k < quads; ++k) {
     std::int32_t x4;
     __builtin_memcpy(&x4, xq + k * 4, 4);
@@ -114,11 +119,8 @@ void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
       prefetch_at(wk, kPrefetchBytes);
-      for (int half = 0; half < 2; ++half) {
-        const __m256i wv =
-            _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wk + half * 32)), bias);
-        acc[b][half] = _mm256_add_epi32(acc[b][half], dot_u8s8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv)));
-      }
+      for (int half = 0; half < 2; ++half)
+        acc[b][half] = _mm256_add_epi32(acc[b][half], dot_s8s8(load_q8(wk + half * 32), xv));
     }
   }
   for (int b = 0; b < B; ++b)

@@ -13,9 +13,7 @@ float absmax(const float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(x[i]));
   return m;
 }
-}  // namespace
 
-namespace {
 std::size_t q8_byte(std::size_t cols, std::size_t r, std::size_t c) {
   return ((r / kBlockRows) * (cols / 4) + c / 4) * kQ8BlockBytes + (r % kBlockRows) * 4 + c % 4;
 }
