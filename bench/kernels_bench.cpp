@@ -81,7 +81,7 @@ void kernel_plain(const KernelTable& table, const float* x, std::size_t tokens, 
   }
 }
 
-// q8 / q4 in the loader's layout: data, then scales, in one buffer.
+// q8 / q4 in the loader's layout: data, then scales (q8), in one buffer.
 template <DType Q>
 OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std::size_t cols) {
   OwnedMatrix m;
@@ -95,9 +95,7 @@ OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std:
       quant::quantize_row_q8(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
       m.view.row_scale = scales;
     } else {
-      auto* scales = reinterpret_cast<std::uint16_t*>(base + rows * cols / 2);
-      quant::quantize_row_q4(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
-      m.view.group_scale = scales;
+      quant::quantize_row_q4(src.data() + r * cols, rows, cols, r, reinterpret_cast<std::uint8_t*>(base));
     }
   }
   return m;

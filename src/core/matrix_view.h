@@ -6,13 +6,17 @@
 //       columns of 16 rows (row = 32-bit lane), each weight stored + 128;
 //       row_scale = f32 [stored_rows]. stored_rows = rows rounded up to 16.
 //   q4: rows in blocks of 16, columns in groups of 32 (rows % 16 == 0,
-//       cols % 32 == 0). data = [rows / 16][cols / 32][4][16][4 bytes]: step s
-//       of a block's group is 64 bytes, 4 per row (row = lane, so one 512-bit
-//       load feeds 16 int32 lanes, one per row); byte j of row l holds column
-//       8s + j (low nibble) and 8s + 4 + j (high nibble), each stored + 8.
-//       group_scale = f16 bits [rows / 16][cols / 32][16].
-//       Decode reads one sequential stream, and each group's 16 scales are
-//       one vector.
+//       cols % 32 == 0). One block's group is 256 bytes of weights, as 4
+//       steps of 64 bytes, 4 per row (row = lane, so one 512-bit load feeds
+//       16 int32 lanes, one per row): byte j of row l in step s holds column
+//       8s + j (low nibble) and 8s + 4 + j (high nibble), each stored + 8;
+//       and 32 bytes of scales, f16 bits, one per row.
+//       Blocks are stored 4 to a tile (64 rows; a matrix's last tile may
+//       hold 1-3), and a tile group by group: for each group, its n blocks'
+//       weights, then their scales, n x 288 bytes. data = the tiles in row
+//       order (quant::q4_block_place); there is no separate scale array.
+//       Decode's 4-block tile then reads one sequential stream (10-16%
+//       faster than one stream per block, and per scale array, at 50 GB/s).
 #pragma once
 
 #include <cstddef>
@@ -27,8 +31,7 @@ struct MatrixView {
   std::size_t rows = 0;
   std::size_t cols = 0;
   const void* data = nullptr;
-  const float* row_scale = nullptr;           // q8
-  const std::uint16_t* group_scale = nullptr; // q4 (f16 bits)
+  const float* row_scale = nullptr;  // q8
 
   // Bytes a full pass over the matrix reads (weights and scales).
   std::size_t bytes() const {

@@ -7,7 +7,7 @@
 //             "files": {"tokenizer.json": [offset, bytes], ...},
 //             "tensors": {"model.layers.0.self_attn.q_proj": {"format": "q8",
 //                 "shape": [rows, cols], "data": [offset, bytes],
-//                 "row_scale": [offset, bytes], "group_scale": [...]}, ...}}
+//                 "row_scale": [offset, bytes] (q8 only)}, ...}}
 //   [D, end)  blobs (tensor data, scales, carried files); every [offset, bytes]
 //             is relative to D, and D and every offset are multiples of kAlignment.
 //
@@ -22,7 +22,8 @@
 namespace kvlm::package {
 
 constexpr std::string_view kMagic = "KVLMPKG1";
-constexpr int kFormatVersion = 3;  // 3: q8 and q4 in 16-row interleaved blocks
+// 3: q8 and q4 in 16-row interleaved blocks; 4: q4 in 4-block tiles, scales inside.
+constexpr int kFormatVersion = 4;
 constexpr std::size_t kAlignment = 256;
 
 // Text files of a model directory carried inside the package.

@@ -48,16 +48,25 @@ void for_each_tile(std::size_t tokens, std::size_t row_begin, std::size_t row_en
 // rows) [block_begin, block_end) x tokens [0, tokens). Decode takes D blocks
 // at a time (independent weight streams sharing one set of activation
 // broadcasts), then 2, then 1; prefill P blocks by C tokens, then the
-// remainders in smaller tiles.
+// remainders in smaller tiles. A tile of B > 1 blocks starts at a multiple of
+// B, so it never straddles the 4-block tiles q4 is stored in.
 template <int P, int C, int D = 2, class Tile>
 void for_each_block_tile(std::size_t tokens, std::size_t block_begin, std::size_t block_end, Tile&& tile) {
-  static_assert(D == 2 || D == 4);
+  static_assert((D == 2 || D == 4) && (P == 1 || P == 2));
+  auto fits = [&](std::size_t b, std::size_t blocks) { return b % blocks == 0 && b + blocks <= block_end; };
   if (tokens == 1) {
-    std::size_t b = block_begin;
-    if constexpr (D == 4)
-      for (; b + 4 <= block_end; b += 4) tile.template operator()<4, 1>(b, 0);
-    for (; b + 2 <= block_end; b += 2) tile.template operator()<2, 1>(b, 0);
-    for (; b < block_end; ++b) tile.template operator()<1, 1>(b, 0);
+    for (std::size_t b = block_begin; b < block_end;) {
+      if (D == 4 && fits(b, 4)) {
+        tile.template operator()<D, 1>(b, 0);
+        b += D;
+      } else if (fits(b, 2)) {
+        tile.template operator()<2, 1>(b, 0);
+        b += 2;
+      } else {
+        tile.template operator()<1, 1>(b, 0);
+        ++b;
+      }
+    }
     return;
   }
   auto token_tiles = [&]<int B>(std::size_t b, std::integral_constant<int, B>) {
@@ -68,9 +77,15 @@ void for_each_block_tile(std::size_t tokens, std::size_t block_begin, std::size_
     for (; t + 2 <= tokens; t += 2) tile.template operator()<B, 2>(b, t);
     for (; t < tokens; ++t) tile.template operator()<B, 1>(b, t);
   };
-  std::size_t b = block_begin;
-  for (; b + P <= block_end; b += P) token_tiles(b, std::integral_constant<int, P>{});
-  for (; b < block_end; ++b) token_tiles(b, std::integral_constant<int, 1>{});
+  for (std::size_t b = block_begin; b < block_end;) {
+    if (P == 2 && fits(b, 2)) {
+      token_tiles(b, std::integral_constant<int, P>{});
+      b += P;
+    } else {
+      token_tiles(b, std::integral_constant<int, 1>{});
+      ++b;
+    }
+  }
 }
 
 inline void store_one(float* p, float v) { *p = v; }

@@ -62,25 +62,25 @@ void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
 }
 
 // One half of a q4 row block (8 rows, one ymm lane per row) x C tokens: w and
-// w_scale point at the block's first group, already offset to the half.
-// Same order of float operations as the AVX-512 tile.
+// w_scale point at the block's first group (quant::q4_block_place), already
+// offset to the half; each next group is `stride` bytes on. Same order of
+// float operations as the AVX-512 tile.
 template <int C>
 void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-                  std::size_t corr_stride, const std::uint8_t* w, const std::uint16_t* w_scale, std::size_t groups,
-                  float* y, std::size_t y_stride) {
+                  std::size_t corr_stride, const std::uint8_t* w, const std::uint8_t* w_scale, std::size_t stride,
+                  std::size_t groups, float* y, std::size_t y_stride) {
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0f);
   for (std::size_t g = 0; g < groups; ++g) {
-    const std::uint8_t* wg = w + g * quant::kQ4BlockBytes;
+    const std::uint8_t* wg = w + g * stride;
     __m256i lo[4], hi[4];
     for (int s = 0; s < 4; ++s) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + s * 64));
       lo[s] = _mm256_and_si256(v, low4);
       hi[s] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
     }
-    const __m256 scale =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w_scale + g * quant::kQ4BlockRows)));
+    const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w_scale + g * stride)));
     for (int c = 0; c < C; ++c) {
       const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
       __m256i sum = _mm256_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
@@ -134,9 +134,11 @@ void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint
     }
 }
 
+// w, w_scale and stride as in q4_half_tile (not offset to a half), for the
+// first of the B blocks; the others follow it within each group.
 template <int B>
 void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
-                    const std::uint16_t* w_scale, std::size_t groups, float* y) {
+                    const std::uint8_t* w_scale, std::size_t stride, std::size_t groups, float* y) {
   __m256 acc[B][2];
   for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0x0f);
@@ -144,14 +146,14 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
     const std::int8_t* xg = xq + g * quant::kQ4Group;
     __m256i sum[B][2];
     for (int b = 0; b < B; ++b) sum[b][0] = sum[b][1] = _mm256_set1_epi32(x_corr[g]);
+    for (std::size_t at = 0; at < B * quant::kQ4GroupBytes; at += 64) prefetch_at(w + g * stride, kPrefetchBytes + at);
     for (int s = 0; s < 4; ++s) {
       std::int32_t low_x, high_x;
       __builtin_memcpy(&low_x, xg + s * 8, 4);
       __builtin_memcpy(&high_x, xg + s * 8 + 4, 4);
       const __m256i x_low = _mm256_set1_epi32(low_x), x_high = _mm256_set1_epi32(high_x);
       for (int b = 0; b < B; ++b) {
-        const std::uint8_t* line = w + (std::size_t(b) * groups + g) * quant::kQ4BlockBytes + s * 64;
-        prefetch_at(line, kPrefetchBytes);
+        const std::uint8_t* line = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes + s * 64;
         for (int half = 0; half < 2; ++half) {
           const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + half * 32));
           sum[b][half] = _mm256_add_epi32(sum[b][half], dot_u8s8(_mm256_and_si256(v, low4), x_low));
@@ -163,7 +165,7 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
     for (int b = 0; b < B; ++b)
       for (int half = 0; half < 2; ++half) {
         const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-            w_scale + (std::size_t(b) * groups + g) * quant::kQ4BlockRows + half * 8)));
+            w_scale + g * stride + std::size_t(b) * quant::kQ4ScaleBytes + half * 16)));
         acc[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[b][half]), scale, acc[b][half]);
       }
   }
@@ -205,19 +207,18 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const auto* packed = static_cast<const std::uint8_t*>(w.data);
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
-  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows;
-  for_each_block_tile<1, 4, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
+  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows, blocks = w.rows / rows;
+  for_each_block_tile<1, 4, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
+    const quant::Q4BlockPlace at = quant::q4_block_place(blocks, groups, b);
     if constexpr (C == 1) {
-      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
-                        packed + b0 * groups * quant::kQ4BlockBytes, w.group_scale + b0 * groups * rows, groups,
-                        y + t * y_stride + b0 * rows);
+      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride, packed + at.data,
+                        packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows);
     } else {
-      for (std::size_t b = b0; b < b0 + B; ++b)
-        for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
-          q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                          packed + b * groups * quant::kQ4BlockBytes + half * 32,
-                          w.group_scale + b * groups * rows + half * 8, groups,
-                          y + t * y_stride + b * rows + half * 8, y_stride);
+      static_assert(B == 1);
+      for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
+        q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+                        packed + at.data + half * 32, packed + at.scales + half * 16, at.group_stride, groups,
+                        y + t * y_stride + b * rows + half * 8, y_stride);
     }
   });
 }

@@ -32,23 +32,24 @@ inline __m512i broadcast4(const std::int8_t* p) {
 // group the 32-column integer dot (exact in any order) starts at the
 // activations' correction and is scaled by the 16 rows' scales in one fma;
 // groups are added in order, so every tile shape gives the same bits.
+// w and w_scale point at the block's group 0 (quant::q4_block_place); each
+// next group is `stride` bytes on.
 template <int C>
 void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-             std::size_t corr_stride, const std::uint8_t* w, const std::uint16_t* w_scale, std::size_t groups, float* y,
-             std::size_t y_stride) {
+             std::size_t corr_stride, const std::uint8_t* w, const std::uint8_t* w_scale, std::size_t stride,
+             std::size_t groups, float* y, std::size_t y_stride) {
   __m512 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (std::size_t g = 0; g < groups; ++g) {
-    const std::uint8_t* wg = w + g * quant::kQ4BlockBytes;
+    const std::uint8_t* wg = w + g * stride;
     __m512i lo[4], hi[4];  // step s: columns 8s..8s+3 (low nibbles) and 8s+4..8s+7 (high) of 16 rows
     for (int s = 0; s < 4; ++s) {
       const __m512i v = _mm512_loadu_si512(wg + s * 64);
       lo[s] = _mm512_and_si512(v, low4);
       hi[s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
     }
-    const __m512 scale =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + g * quant::kQ4BlockRows)));
+    const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + g * stride)));
     for (int c = 0; c < C; ++c) {
       const std::int8_t* xg = xq + std::size_t(c) * x_stride + g * quant::kQ4Group;
       __m512i low_sum = _mm512_set1_epi32(x_corr[std::size_t(c) * corr_stride + g]);
@@ -74,10 +75,13 @@ void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
 //   16 x q4_tile's, and so is every partial sum: scaling by a power of two is
 //   exact in float, and the final product is divided by 16 again.
 // - the weights are asked for 2 KiB ahead, so the unpacking overlaps the
-//   memory latency (the hardware prefetcher alone leaves it waiting).
+//   memory latency (the hardware prefetcher alone leaves it waiting). A
+//   4-block tile's groups are one sequential stream, weights and scales.
+// w, w_scale and stride as in q4_tile, for the first of the B blocks (the
+// others follow it within each group).
 template <int B>
 void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
-                    const std::uint16_t* w_scale, std::size_t groups, float* y) {
+                    const std::uint8_t* w_scale, std::size_t stride, std::size_t groups, float* y) {
   __m512 acc[B];  // 16 x the sums of q4_tile
   for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f), high4 = _mm512_set1_epi8(std::int8_t(0xf0));
@@ -89,19 +93,18 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       x_high[s] = broadcast4(xg + s * 8 + 4);
     }
     const __m512i corr = _mm512_set1_epi32(x_corr[g]);
+    for (std::size_t line = 0; line < B * quant::kQ4GroupBytes; line += 64) prefetch_at(w + g * stride, kPrefetchBytes + line);
 #pragma GCC unroll 4
     for (int b = 0; b < B; ++b) {
-      const std::size_t block = std::size_t(b) * groups + g;
-      const std::uint8_t* wg = w + block * quant::kQ4BlockBytes;
-      for (std::size_t line = 0; line < quant::kQ4BlockBytes; line += 64) prefetch_at(wg, kPrefetchBytes + line);
+      const std::uint8_t* wg = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes;
       __m512i low_sum = corr, high_sum16 = _mm512_setzero_si512();
       for (int s = 0; s < 4; ++s) {
         const __m512i v = _mm512_loadu_si512(wg + s * 64);
         low_sum = _mm512_dpbusd_epi32(low_sum, _mm512_and_si512(v, low4), x_low[s]);
         high_sum16 = _mm512_dpbusd_epi32(high_sum16, _mm512_and_si512(v, high4), x_high[s]);
       }
-      const __m512 scale = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_scale + block * quant::kQ4BlockRows)));
+      const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(w_scale + g * stride + std::size_t(b) * quant::kQ4ScaleBytes)));
       const __m512i sum16 = _mm512_add_epi32(_mm512_slli_epi32(low_sum, 4), high_sum16);
       acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum16), scale, acc[b]);
     }
@@ -218,17 +221,16 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   const std::size_t corr_stride = x_stride / quant::kQ4Group, groups = w.cols / quant::kQ4Group;
   constexpr std::size_t rows = quant::kQ4BlockRows;
   // Prefill tiles are one block by up to 8 tokens; decode takes 4 blocks.
-  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows;
+  const std::size_t block_begin = row_begin / rows, block_end = row_end / rows, blocks = w.rows / rows;
   for_each_block_tile<1, 8, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
+    const quant::Q4BlockPlace at = quant::q4_block_place(blocks, groups, b);
     if constexpr (C == 1) {
-      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride,
-                        packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
-                        y + t * y_stride + b * rows);
+      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride, packed + at.data,
+                        packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows);
     } else {
       static_assert(B == 1);
-      q4_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
-                 packed + b * groups * quant::kQ4BlockBytes, w.group_scale + b * groups * rows, groups,
-                 y + t * y_stride + b * rows, y_stride);
+      q4_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride, packed + at.data,
+                 packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows, y_stride);
     }
   });
 }

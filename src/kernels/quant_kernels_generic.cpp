@@ -29,7 +29,7 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
         std::int32_t dot = 0;
         for (std::size_t i = g * quant::kQ4Group; i < (g + 1) * quant::kQ4Group; ++i)
           dot += std::int32_t(xq[t * x_stride + i]) * quant::q4_value(w, r, i);
-        acc += float(dot) * f16_to_f32(w.group_scale[quant::q4_scale_index(w.cols, r, g)]);
+        acc += float(dot) * quant::q4_scale(w, r, g);
       }
       y[t * y_stride + r] = acc * x_scale[t];
     }

@@ -20,12 +20,12 @@ namespace kvlm {
 namespace {
 
 std::size_t scale_bytes_q8(std::size_t rows) { return quant::q8_stored_rows(rows) * 4; }
-std::size_t scale_bytes_q4(std::size_t rows, std::size_t cols) { return rows * (cols / 32) * 2; }
 
+// q4's scales lie inside its data (core/matrix_view.h).
 std::size_t data_bytes(DType format, std::size_t rows, std::size_t cols) {
   switch (format) {
     case DType::q8: return quant::q8_stored_rows(rows) * cols;
-    case DType::q4: return rows * cols / 2;
+    case DType::q4: return MatrixView{format, rows, cols}.bytes();
     default: return rows * cols * dtype_size(format);
   }
 }
@@ -76,8 +76,6 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
     if (format == DType::q8) {
       if (!quant::q8_fits(cols)) throw Error(where + ": tensor " + slot.name + ": q8 needs a multiple of 4 columns");
       m.row_scale = reinterpret_cast<const float*>(checked("row_scale", scale_bytes_q8(rows)));
-    } else if (format == DType::q4) {
-      m.group_scale = reinterpret_cast<const std::uint16_t*>(checked("group_scale", scale_bytes_q4(rows, cols)));
     }
     *slot.matrix = m;
     w.parameter_count += std::uint64_t(rows * cols);
@@ -150,11 +148,7 @@ void write_package(const Model& model, const ModelFiles& source, const std::file
       const WeightMatrix& m = *slot.matrix;
       t["format"] = dtype_name(m.dtype);
       t["data"] = blobs.add(m.data, data_bytes(m.dtype, m.rows, m.cols));
-      if (m.dtype == DType::q8) {
-        t["row_scale"] = blobs.add(m.row_scale, scale_bytes_q8(m.rows));
-      } else if (m.dtype == DType::q4) {
-        t["group_scale"] = blobs.add(m.group_scale, scale_bytes_q4(m.rows, m.cols));
-      }
+      if (m.dtype == DType::q8) t["row_scale"] = blobs.add(m.row_scale, scale_bytes_q8(m.rows));
     }
     tensors[slot.name] = std::move(t);
   }

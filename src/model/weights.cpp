@@ -88,13 +88,8 @@ class Loader {
     WeightMatrix m{format, rows, cols, nullptr};
     LargeBuffer buf(m.bytes());  // zeroed: q8's padding rows keep bytes 0 and scale 0
     std::byte* base = buf.data();
-    if (format == DType::q8) {
-      m.data = base;
-      m.row_scale = reinterpret_cast<const float*>(base + quant::q8_stored_rows(rows) * cols);
-    } else {
-      m.data = base;
-      m.group_scale = reinterpret_cast<const std::uint16_t*>(base + rows * cols / 2);
-    }
+    m.data = base;
+    if (format == DType::q8) m.row_scale = reinterpret_cast<const float*>(base + quant::q8_stored_rows(rows) * cols);
     const DType src = to_dtype(t.dtype);
     const ConvertFn widen = kernels_.convert[int(src)][int(DType::f32)];
     pool_.parallel_for(rows, 16, [&](int, std::size_t r0, std::size_t r1) {
@@ -105,8 +100,7 @@ class Loader {
           quant::quantize_row_q8(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
                                  const_cast<float*>(m.row_scale));
         } else {
-          quant::quantize_row_q4(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
-                                 const_cast<std::uint16_t*>(m.group_scale));
+          quant::quantize_row_q4(row.data(), rows, cols, r, reinterpret_cast<std::uint8_t*>(base));
         }
       }
     });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/half.h"
 
@@ -36,41 +37,56 @@ float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c) {
 }
 
 namespace {
-// Byte holding weight (r, c) of a q4 matrix, and whether it is the high nibble.
-std::size_t q4_byte(std::size_t cols, std::size_t r, std::size_t c) {
-  const std::size_t block = (r / kQ4BlockRows) * (cols / kQ4Group) + c / kQ4Group;
-  return block * kQ4BlockBytes + (c % kQ4Group) / 8 * 64 + (r % kQ4BlockRows) * 4 + c % 4;
+// Where row r's group of column c lies in a q4 matrix (weights and scales).
+Q4BlockPlace q4_group_place(std::size_t rows, std::size_t cols, std::size_t r, std::size_t c) {
+  Q4BlockPlace p = q4_block_place(rows / kQ4BlockRows, cols / kQ4Group, r / kQ4BlockRows);
+  p.data += c / kQ4Group * p.group_stride;
+  p.scales += c / kQ4Group * p.group_stride;
+  return p;
+}
+// Byte holding weight (r, c), and whether it is the high nibble.
+std::size_t q4_byte(std::size_t rows, std::size_t cols, std::size_t r, std::size_t c) {
+  return q4_group_place(rows, cols, r, c).data + (c % kQ4Group) / 8 * 64 + (r % kQ4BlockRows) * 4 + c % 4;
 }
 bool q4_high(std::size_t c) { return c % 8 >= 4; }
+std::size_t q4_scale_byte(std::size_t rows, std::size_t cols, std::size_t r, std::size_t g) {
+  return q4_group_place(rows, cols, r, g * kQ4Group).scales + (r % kQ4BlockRows) * 2;
+}
 }  // namespace
 
-void quantize_row_q4(const float* row, std::size_t cols, std::size_t r, std::uint8_t* packed, std::uint16_t* scales) {
+void quantize_row_q4(const float* row, std::size_t rows, std::size_t cols, std::size_t r, std::uint8_t* data) {
   for (std::size_t g = 0; g < cols / kQ4Group; ++g) {
     const float* w = row + g * kQ4Group;
     // Like Q4_0: the value of largest magnitude maps to -8 exactly, keeping its sign.
     float max_abs = 0.0f, max_val = 0.0f;
     for (std::size_t i = 0; i < kQ4Group; ++i)
       if (std::fabs(w[i]) > max_abs) max_abs = std::fabs(w[i]), max_val = w[i];
-    std::uint16_t& scale = scales[q4_scale_index(cols, r, g)];
-    scale = f32_to_f16(max_val / -8.0f);
+    const std::uint16_t scale = f32_to_f16(max_val / -8.0f);
+    std::memcpy(data + q4_scale_byte(rows, cols, r, g), &scale, 2);
     const float d = f16_to_f32(scale);
     const float inv = d != 0.0f ? 1.0f / d : 0.0f;
     for (std::size_t i = 0; i < kQ4Group; ++i) {
       const int v = int(std::clamp(std::lrint(w[i] * inv), -8L, 7L)) + 8;
       const std::size_t col = g * kQ4Group + i;
-      std::uint8_t& byte = packed[q4_byte(cols, r, col)];
+      std::uint8_t& byte = data[q4_byte(rows, cols, r, col)];
       byte = std::uint8_t(q4_high(col) ? (byte & 0x0f) | (v << 4) : (byte & 0xf0) | v);
     }
   }
 }
 
 int q4_value(const MatrixView& w, std::size_t r, std::size_t c) {
-  const std::uint8_t b = static_cast<const std::uint8_t*>(w.data)[q4_byte(w.cols, r, c)];
+  const std::uint8_t b = static_cast<const std::uint8_t*>(w.data)[q4_byte(w.rows, w.cols, r, c)];
   return int(q4_high(c) ? b >> 4 : b & 0x0f) - 8;
 }
 
+float q4_scale(const MatrixView& w, std::size_t r, std::size_t g) {
+  std::uint16_t bits;
+  std::memcpy(&bits, static_cast<const std::uint8_t*>(w.data) + q4_scale_byte(w.rows, w.cols, r, g), 2);
+  return f16_to_f32(bits);
+}
+
 float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c) {
-  return float(q4_value(w, r, c)) * f16_to_f32(w.group_scale[q4_scale_index(w.cols, r, c / kQ4Group)]);
+  return float(q4_value(w, r, c)) * q4_scale(w, r, c / kQ4Group);
 }
 
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr) {

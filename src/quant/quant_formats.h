@@ -16,6 +16,11 @@ constexpr std::size_t kBlockRows = 16;    // rows interleaved in one q8 / q4 blo
 constexpr std::size_t kQ4BlockRows = kBlockRows;
 constexpr std::size_t kQ8BlockBytes = kBlockRows * 4;  // one block x 4 columns: 64 bytes
 constexpr std::size_t kQ4BlockBytes = kQ4BlockRows * kQ4Group / 2;  // one block x one group: 256 bytes
+constexpr std::size_t kQ4ScaleBytes = kQ4BlockRows * 2;                // one block x one group: 16 f16 scales
+constexpr std::size_t kQ4GroupBytes = kQ4BlockBytes + kQ4ScaleBytes;    // 288
+// Row blocks stored together, group by group, so that decode's 4-block tile
+// reads one sequential stream (core/matrix_view.h).
+constexpr std::size_t kTileBlocks = 4;
 
 // Whether a [rows][cols] matrix can be stored as q4; others fall back to q8.
 constexpr bool q4_fits(std::size_t rows, std::size_t cols) {
@@ -39,16 +44,29 @@ float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c);
 
 // q4: per group of 32, scale = the signed value of largest magnitude / -8
 // (f16, as stored), q = clamp(round(w / scale), -8, 7), as llama.cpp's Q4_0.
-// Writes row r of a q4 matrix with `cols` columns (layout in
-// core/matrix_view.h): packed is the matrix's data, scales its group_scale.
-// Rows touch disjoint bytes, so threads may quantize different rows at once.
-void quantize_row_q4(const float* row, std::size_t cols, std::size_t r, std::uint8_t* packed, std::uint16_t* scales);
-// Index into group_scale of row r, group g.
-constexpr std::size_t q4_scale_index(std::size_t cols, std::size_t r, std::size_t g) {
-  return ((r / kQ4BlockRows) * (cols / kQ4Group) + g) * kQ4BlockRows + r % kQ4BlockRows;
+// Where row block `block` of a q4 matrix with `blocks` row blocks and
+// `groups` column groups keeps group 0's weights and scales, as byte offsets
+// into the matrix's data; group g lies g x group_stride bytes further on.
+// Blocks of one tile are adjacent: block + 1's weights are kQ4BlockBytes on,
+// its scales kQ4ScaleBytes on.
+struct Q4BlockPlace {
+  std::size_t data, scales, group_stride;
+};
+constexpr Q4BlockPlace q4_block_place(std::size_t blocks, std::size_t groups, std::size_t block) {
+  const std::size_t tile = block / kTileBlocks, in_tile = block % kTileBlocks;
+  const std::size_t tile_blocks = blocks - tile * kTileBlocks < kTileBlocks ? blocks - tile * kTileBlocks : kTileBlocks;
+  const std::size_t base = tile * kTileBlocks * groups * kQ4GroupBytes;
+  return {base + in_tile * kQ4BlockBytes, base + tile_blocks * kQ4BlockBytes + in_tile * kQ4ScaleBytes,
+          tile_blocks * kQ4GroupBytes};
 }
+// Writes row r of a [rows][cols] q4 matrix (layout in core/matrix_view.h)
+// into its data. Rows touch disjoint bytes, so threads may quantize different
+// rows at once.
+void quantize_row_q4(const float* row, std::size_t rows, std::size_t cols, std::size_t r, std::uint8_t* data);
 // The integer value (in [-8, 7]) of weight (r, c) of a q4 matrix.
 int q4_value(const MatrixView& w, std::size_t r, std::size_t c);
+// The scale of row r's group g.
+float q4_scale(const MatrixView& w, std::size_t r, std::size_t g);
 float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c);
 
 // Activations: one symmetric scale per token (CTranslate2-style dynamic int8).

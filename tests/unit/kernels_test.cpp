@@ -187,9 +187,10 @@ void check_quantized(const KernelTable& k, DType format) {
     // Every tile shape: decode 4, 2 and 1 16-row blocks (7 blocks from row
     // 16), prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q8 also a last
     // block of 9 rows, padded in storage, alone (121 = 7 x 16 + 9) and inside
-    // a 4-block decode and a 2-block prefill tile (73 = 4 x 16 + 9).
+    // a 4-block decode and a 2-block prefill tile (73 = 4 x 16 + 9); q4 also
+    // a last stored tile of 3 blocks (112 rows) and of 1 block (80 rows).
     const std::vector<std::size_t> row_counts =
-        format == DType::q4 ? std::vector<std::size_t>{128} : std::vector<std::size_t>{121, 73};
+        format == DType::q4 ? std::vector<std::size_t>{128, 112, 80} : std::vector<std::size_t>{121, 73};
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u})
     for (const std::size_t rows : row_counts) {
       const OwnedWeights m(format, rows, in, 21);
@@ -336,23 +337,22 @@ TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
     std::vector<std::uint8_t> data(quant::q8_stored_rows(rows) * cols, 0);
     std::vector<float> scales(quant::q8_stored_rows(rows), 0.0f);
     for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data(), scales.data());
-    const MatrixView view{DType::q8, rows, cols, data.data(), scales.data(), nullptr};
+    const MatrixView view{DType::q8, rows, cols, data.data(), scales.data()};
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t i = 0; i < cols; ++i)
         EXPECT_LE(std::fabs(quant::dequantize_q8(view, r, i) - w[r * cols + i]), scales[r] / 2 + 1e-7) << r << "," << i;
   }
-  // q4: a 16 x 64 matrix (one row block, two groups), every row quantized.
-  const std::size_t rows = 16, cols = 64;
+  // q4: a 48 x 64 matrix (one tile of 3 row blocks, two groups), every row quantized.
+  const std::size_t rows = 48, cols = 64;
   const auto m = random_floats(rows * cols, 31);
-  std::vector<std::uint8_t> packed(rows * cols / 2, 0);
-  std::vector<std::uint16_t> scales(rows * cols / 32);
-  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, cols, r, packed.data(), scales.data());
-  const MatrixView view{DType::q4, rows, cols, packed.data(), nullptr, scales.data()};
+  std::vector<std::uint8_t> data(MatrixView{DType::q4, rows, cols}.bytes(), 0);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, rows, cols, r, data.data());
+  const MatrixView view{DType::q4, rows, cols, data.data()};
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t i = 0; i < cols; ++i) {
       // As in Q4_0 the largest magnitude maps to -8 exactly; values of the
       // opposite sign clamp at +7, one step short of +8, so they may be off by a step.
-      const float d = std::fabs(f16_to_f32(scales[quant::q4_scale_index(cols, r, i / 32)]));
+      const float d = std::fabs(quant::q4_scale(view, r, i / 32));
       const float bound = quant::q4_value(view, r, i) == 7 ? d : d / 2;
       EXPECT_LE(std::fabs(quant::dequantize_q4(view, r, i) - m[r * cols + i]), bound + 1e-3 * d) << r << "," << i;
     }
@@ -379,23 +379,27 @@ TEST(QuantFormatsTest, Q8LayoutMatchesTheDocumentedInterleave) {
 }
 
 // The documented q4 byte layout (core/matrix_view.h), checked on hand-placed
-// values: weight (r, c) = ((r + 3 * c) % 16) - 8 with unit scales.
+// values: weight (r, c) = ((r + 3 * c) % 16) - 8 with unit scales. 80 rows
+// are 5 blocks: a tile of 4 and a last tile of 1.
 TEST(QuantFormatsTest, Q4LayoutMatchesTheDocumentedInterleave) {
-  const std::size_t rows = 32, cols = 64;
+  const std::size_t rows = 80, cols = 64, groups = 2, blocks = 5;
   std::vector<float> m(rows * cols);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = float(int((r + 3 * c) % 16) - 8);
   // Put a -8 in every group so each scale is exactly 1.
-  std::vector<std::uint8_t> packed(rows * cols / 2, 0);
-  std::vector<std::uint16_t> scales(rows * cols / 32);
-  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, cols, r, packed.data(), scales.data());
+  std::vector<std::uint8_t> data(rows * cols / 2 + rows * groups * 2, 0);
+  ASSERT_EQ(data.size(), (MatrixView{DType::q4, rows, cols}.bytes()));
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(m.data() + r * cols, rows, cols, r, data.data());
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) {
-      const std::size_t block = (r / 16) * (cols / 32) + c / 32, step = (c % 32) / 8;
-      const std::uint8_t byte = packed[block * 256 + step * 64 + (r % 16) * 4 + c % 4];
+      const std::size_t tile = r / 64, in_tile = (r % 64) / 16, tile_blocks = std::min<std::size_t>(4, blocks - 4 * tile);
+      const std::size_t group = tile * 4 * groups * 288 + (c / 32) * tile_blocks * 288, step = (c % 32) / 8;
+      const std::uint8_t byte = data[group + in_tile * 256 + step * 64 + (r % 16) * 4 + c % 4];
       const int stored = c % 8 >= 4 ? byte >> 4 : byte & 0x0f;
       ASSERT_EQ(stored - 8, int((r + 3 * c) % 16) - 8) << r << "," << c;
-      ASSERT_EQ(f16_to_f32(scales[(block * 16) + r % 16]), 1.0f) << r << "," << c;
+      std::uint16_t scale;
+      std::memcpy(&scale, &data[group + tile_blocks * 256 + in_tile * 32 + (r % 16) * 2], 2);
+      ASSERT_EQ(f16_to_f32(scale), 1.0f) << r << "," << c;
     }
 }
 

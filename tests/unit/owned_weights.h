@@ -17,7 +17,6 @@ namespace kvlm {
 struct OwnedWeights {
   std::vector<std::uint8_t> data;
   std::vector<float> row_scale;
-  std::vector<std::uint16_t> group_scale;
   MatrixView view;
 
   OwnedWeights(DType dtype, std::size_t rows, std::size_t cols, std::uint32_t seed) {
@@ -42,10 +41,8 @@ struct OwnedWeights {
         view.row_scale = row_scale.data();
         break;
       case DType::q4:
-        data.assign(rows * cols / 2, 0);
-        group_scale.assign(rows * cols / 32, 0);
-        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(w.data() + r * cols, cols, r, data.data(), group_scale.data());
-        view.group_scale = group_scale.data();
+        data.assign(view.bytes(), 0);
+        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q4(w.data() + r * cols, rows, cols, r, data.data());
         break;
     }
     view.data = data.data();
