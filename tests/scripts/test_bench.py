@@ -5,8 +5,10 @@ self-consistent (no timing is asserted, only structure and arithmetic):
   share is floor / median decode, and each paired round's share is its own
   probe's floor over its own decode;
 - the cold start ran in child processes and reported their peak RSS;
-- bad arguments give one error line and a non-zero exit."""
+- bad arguments give one error line and a non-zero exit, and so does a model
+  the cold-start child cannot load (its error, not the child's and then ours)."""
 import os
+import re
 
 from kvlm_test_util import Checker, parse_args, run, run_json
 
@@ -54,4 +56,14 @@ for bad, words in [(["-p", "4,x"], "prompt length"), (["-p", "600"], "exceeds th
     proc = run([K, "bench", "-m", pkg, *bad, "--no-cold-start"], check=False)
     lines = proc.stderr.strip().splitlines()
     c.check(proc.returncode > 0 and len(lines) == 1 and words in proc.stderr, f"bench {bad}: {proc.stderr!r}")
+
+old = os.path.join(args.workdir, "tiny-llama-old.kvlm")
+with open(pkg, "rb") as f:
+    data = f.read()
+with open(old, "wb") as f:
+    f.write(re.sub(rb'"format_version":\d+', b'"format_version":3', data, count=1))
+proc = run([K, "bench", "-m", old, "-p", "4", "-n", "3", "--reps", "1"], check=False)
+lines = proc.stderr.strip().splitlines()
+c.check(proc.returncode > 0 and len(lines) == 1 and "format version 3" in proc.stderr and "convert" in proc.stderr,
+        f"bench on an old package: {proc.stderr!r}")
 c.finish()
