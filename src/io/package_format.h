@@ -2,7 +2,7 @@
 //
 //   [0, 8)    magic "KVLMPKG1"
 //   [8, 16)   u64 little-endian: header length H
-//   [16, 16+H) header JSON: {"format_version": 3, "dtype": "q8", "data_offset": D, "config": {...},
+//   [16, 16+H) header JSON: {"format_version": 4, "dtype": "q8", "data_offset": D, "config": {...},
 //             "generation_config": {...} | null,
 //             "files": {"tokenizer.json": [offset, bytes], ...},
 //             "tensors": {"model.layers.0.self_attn.q_proj": {"format": "q8",

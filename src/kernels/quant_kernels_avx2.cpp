@@ -148,7 +148,9 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
   const __m256i low4 = _mm256_set1_epi8(0x0f);
   for (std::size_t g = 0; g < groups; ++g) {
     const std::int8_t* xg = xq + g * quant::kQ4Group;
-    for (std::size_t at = 0; at < B * quant::kQ4GroupBytes; at += 64) prefetch_at(w + g * stride, kQ4PrefetchBytes + at);
+    // The tile's whole record of this group, stride bytes (a constant for a full tile).
+    const std::size_t record = B == int(quant::kTileBlocks) ? B * quant::kQ4GroupBytes : stride;
+    for (std::size_t at = 0; at < record; at += 64) prefetch_at(w + g * stride, kQ4PrefetchBytes + at);
     __m256i x_low[4], x_high[4];
     for (int s = 0; s < 4; ++s) {
       std::int32_t low_x, high_x;

@@ -93,7 +93,9 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       x_high[s] = broadcast4(xg + s * 8 + 4);
     }
     const __m512i corr = _mm512_set1_epi32(x_corr[g]);
-    for (std::size_t line = 0; line < B * quant::kQ4GroupBytes; line += 64) prefetch_at(w + g * stride, kPrefetchBytes + line);
+    // The tile's whole record of this group, stride bytes (a constant for a full tile).
+    const std::size_t record = B == int(quant::kTileBlocks) ? B * quant::kQ4GroupBytes : stride;
+    for (std::size_t line = 0; line < record; line += 64) prefetch_at(w + g * stride, kPrefetchBytes + line);
 #pragma GCC unroll 4
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wg = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes;

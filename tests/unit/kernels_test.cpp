@@ -1,11 +1,13 @@
 // Every SIMD kernel table this CPU supports against plain scalar loops.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -193,11 +195,14 @@ void check_quantized(const KernelTable& k, DType format) {
     const std::vector<std::size_t> row_counts =
         format == DType::q4 ? std::vector<std::size_t>{128, 112, 80} : std::vector<std::size_t>{121, 105, 73};
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u})
-    for (const std::size_t rows : row_counts) {
+    for (const std::size_t rows : row_counts)
+    // Kernels take ranges starting on a row block (the thread split's grain
+    // is 16 rows): to the matrix's end, and also one that starts and ends
+    // inside 4-block tiles (blocks 3 to the last whole block but one).
+    for (const auto& [row_begin, row_end] : {std::pair<std::size_t, std::size_t>{16, rows}, {48, rows / 16 * 16 - 16}}) {
+      if (row_end <= row_begin) continue;
       const OwnedWeights m(format, rows, in, 21);
       const MatrixView& w = m.view;
-      // Kernels take ranges starting on a row block (the thread split's grain is 16 rows).
-      const std::size_t row_begin = 16, row_end = rows;
       const auto x = random_floats(tokens * in, 22);
       std::vector<std::int8_t> xq(tokens * in);
       std::vector<float> xs(tokens);
@@ -381,9 +386,10 @@ TEST(QuantFormatsTest, Q8LayoutMatchesTheDocumentedInterleave) {
 
 // The documented q4 byte layout (core/matrix_view.h), checked on hand-placed
 // values: weight (r, c) = ((r + 3 * c) % 16) - 8 with unit scales. 80 rows
-// are 5 blocks: a tile of 4 and a last tile of 1.
-TEST(QuantFormatsTest, Q4LayoutMatchesTheDocumentedInterleave) {
-  const std::size_t rows = 80, cols = 64, groups = 2, blocks = 5;
+// are 5 blocks: a tile of 4 and a last tile of 1; 112 rows a tile of 4 and
+// one of 3.
+void check_q4_layout(std::size_t rows) {
+  const std::size_t cols = 64, groups = 2, blocks = rows / 16;
   std::vector<float> m(rows * cols);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = float(int((r + 3 * c) % 16) - 8);
@@ -397,11 +403,15 @@ TEST(QuantFormatsTest, Q4LayoutMatchesTheDocumentedInterleave) {
       const std::size_t group = tile * 4 * groups * 288 + (c / 32) * tile_blocks * 288, step = (c % 32) / 8;
       const std::uint8_t byte = data[group + in_tile * 256 + step * 64 + (r % 16) * 4 + c % 4];
       const int stored = c % 8 >= 4 ? byte >> 4 : byte & 0x0f;
-      ASSERT_EQ(stored - 8, int((r + 3 * c) % 16) - 8) << r << "," << c;
+      ASSERT_EQ(stored - 8, int((r + 3 * c) % 16) - 8) << rows << ": " << r << "," << c;
       std::uint16_t scale;
       std::memcpy(&scale, &data[group + tile_blocks * 256 + in_tile * 32 + (r % 16) * 2], 2);
-      ASSERT_EQ(f16_to_f32(scale), 1.0f) << r << "," << c;
+      ASSERT_EQ(f16_to_f32(scale), 1.0f) << rows << ": " << r << "," << c;
     }
+}
+
+TEST(QuantFormatsTest, Q4LayoutMatchesTheDocumentedInterleave) {
+  for (const std::size_t rows : {80u, 112u}) check_q4_layout(rows);
 }
 
 }  // namespace

@@ -16,10 +16,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -85,34 +85,38 @@ struct ChildRun {
   double peak_rss_mb = 0;
 };
 
-// The last line a failed child wrote to `err`, without the "kvlm: error: "
-// its error printer puts first; empty if it wrote nothing.
+// The error line a failed child wrote last to `err` (at most its last 4 KiB
+// are read), without the "kvlm: error: " its error printer puts first; empty
+// if its last line is not such an error (it crashed, or wrote nothing).
 std::string child_error(std::FILE* err) {
-  std::string text(4096, '\0');
-  std::rewind(err);
+  constexpr long kTail = 4096;
+  if (std::fseek(err, 0, SEEK_END) != 0) return {};
+  const long size = std::ftell(err);
+  if (size <= 0 || std::fseek(err, std::max(0L, size - kTail), SEEK_SET) != 0) return {};
+  std::string text(std::size_t(std::min(size, kTail)), '\0');
   text.resize(std::fread(text.data(), 1, text.size(), err));
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  std::string line = text.substr(text.find_last_of('\n') == std::string::npos ? 0 : text.find_last_of('\n') + 1);
+  const std::size_t newline = text.find_last_of('\n');
+  const std::string line = newline == std::string::npos ? text : text.substr(newline + 1);
   constexpr std::string_view kPrefix = "kvlm: error: ";
-  if (line.starts_with(kPrefix)) line.erase(0, kPrefix.size());
-  return line;
+  return line.starts_with(kPrefix) ? line.substr(kPrefix.size()) : std::string();
 }
 
 // Runs this executable with `args` (stdout to /dev/null, stderr to a
 // temporary file) and times posix_spawn to exit: process start, model load,
-// prefill, first token. A failing child's error (a model it cannot load)
-// becomes this command's one error line.
+// prefill, first token. A child that exits with an error (a model it cannot
+// load) gives its error as this command's one error line. Without a
+// temporary file the child's stderr is inherited.
 ChildRun spawn_and_time(const std::string& exe, const std::vector<std::string>& args) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(exe.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> err(std::tmpfile(), &std::fclose);
-  if (!err) throw Error(std::string("cold start: cannot create a temporary file: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fileno(err.get()), STDERR_FILENO);
+  if (err) posix_spawn_file_actions_adddup2(&actions, fileno(err.get()), STDERR_FILENO);
   pid_t pid = 0;
   const auto t0 = Clock::now();
   const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
@@ -128,7 +132,7 @@ ChildRun spawn_and_time(const std::string& exe, const std::vector<std::string>& 
   out.peak_rss_mb = double(usage.ru_maxrss) / 1024.0;  // Linux: KiB
   if (waited < 0) throw Error(std::string("cold start: wait failed: ") + std::strerror(errno));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const std::string message = child_error(err.get());
+    const std::string message = err && WIFEXITED(status) ? child_error(err.get()) : std::string();
     throw Error(!message.empty() ? message
                                  : "cold start: child `kvlm run` failed (status " + std::to_string(status) + ")");
   }
