@@ -57,8 +57,8 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
     for (std::size_t t = 0; t < T; ++t)
       for (std::size_t g = 0; g < Hkv; ++g) {
         const std::size_t at = (g * max_ctx + start + t) * D * cache_elem;
-        ops::store_rows(s.k.data() + (t * Hkv + g) * D, keys + at, cache_dtype, D);
-        ops::store_rows(s.v.data() + (t * Hkv + g) * D, values + at, cache_dtype, D);
+        ops::store_rows(ctx, s.k.data() + (t * Hkv + g) * D, keys + at, cache_dtype, D);
+        ops::store_rows(ctx, s.v.data() + (t * Hkv + g) * D, values + at, cache_dtype, D);
       }
 
     ops::attention(ctx, shape, s.q.data(), keys, values, cache_dtype, s.attn.data(), s.scores.data());

@@ -50,7 +50,7 @@ void silu_mul(const Context& ctx, float* gate, const float* up, std::size_t n);
 void add(float* y, const float* x, std::size_t n);
 
 // Copies f32 rows into a cache of `dtype` (f16 or f32), rows of n.
-void store_rows(const float* src, void* dst, DType dtype, std::size_t n);
+void store_rows(const Context& ctx, const float* src, void* dst, DType dtype, std::size_t n);
 
 // Gathers embedding rows as f32: out[t] = table[ids[t]].
 void embed(const MatrixView& table, const int* ids, std::size_t tokens, float* out);
