@@ -102,12 +102,13 @@ void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
 // one 64-byte line per column quad / group, makes the token's activation
 // broadcasts once for B = 4 blocks, and asks for the weights ahead: q8 2 KiB
 // ahead in each block's stream; q4, whose 4-block tile is one stream and
-// whose unpacking takes longer, 8 KiB ahead (2 KiB: 18.4 ms/token, 8 KiB:
-// 17.3, as fast as q4's earlier layout of one stream per block, 17.2, with
-// its blocks read one after the other). Forced to AVX2 on this project's AVX-512 machine (1B shape, 2
-// threads), the share of the bandwidth floor went from 0.56 to 0.76 (q4) and
-// from 0.62 to 0.99 (q8) against the prefill tiles. The integer sums and the
-// float steps are those of the half tiles, so the bits are the same.
+// whose unpacking takes longer, 8 KiB ahead, its blocks read one after the
+// other (2 KiB: 18.4 ms/token; 8 KiB: 17.3, level with q4's earlier layout
+// of one stream per block, 17.2). Forced to AVX2 on this project's AVX-512
+// machine (1B shape, 2 threads), the share of the bandwidth floor went from
+// 0.56 to 0.76 (q4) and from 0.62 to 0.99 (q8) against the prefill tiles.
+// The integer sums and the float steps are those of the half tiles, so the
+// bits are the same.
 constexpr std::size_t kPrefetchBytes = 2048;
 constexpr std::size_t kQ4PrefetchBytes = 8192;
 
