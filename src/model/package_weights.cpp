@@ -1,6 +1,5 @@
 #include "model/package_weights.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/page_cache.h"
 #include "io/json_file.h"
 #include "io/package_file.h"
 #include "io/package_format.h"
@@ -111,21 +111,6 @@ class BlobList {
   std::size_t offset_ = 0;
 };
 
-// Makes the written file durable, then drops its pages from the page cache.
-// Pages cached by the writes are 4 KiB; the first load then reads the file
-// through readahead, which caches it in large folios that a 2 MiB-aligned
-// mapping maps whole (core/mapped_file.cpp). In this project's VM that made
-// every later start and decode step faster (1B bf16: first token 540 ->
-// 105 ms; q4 decode 14.0-15.5 -> 11.8 ms/token at 68-73 GB/s).
-bool written_to_disk_and_uncached(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool synced = ::fdatasync(fd) == 0;
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // a hint: nothing to do if it fails
-  ::close(fd);
-  return synced;
-}
-
 }  // namespace
 
 void write_package(const Model& model, const ModelFiles& source, const std::filesystem::path& out,
@@ -206,7 +191,8 @@ void write_package(const Model& model, const ModelFiles& source, const std::file
       throw Error("write failed: " + tmp.string() + " (disk full?)");
     }
   }
-  if (!written_to_disk_and_uncached(tmp)) {
+  // Cached in large folios, the package maps with 2 MiB entries (core/page_cache.h).
+  if (!sync_and_recache(tmp)) {
     const int err = errno;
     std::filesystem::remove(tmp);
     throw Error("write failed: " + tmp.string() + ": " + std::strerror(err));
