@@ -86,7 +86,7 @@ struct ChildRun {
 };
 
 // The error line a failed child wrote last to `err` (at most its last 4 KiB
-// are read), without the "kvlm: error: " its error printer puts first; empty
+// are read), without the kErrorPrefix its error printer puts first; empty
 // if its last line is not such an error (it crashed, or wrote nothing).
 std::string child_error(std::FILE* err) {
   constexpr long kTail = 4096;
@@ -98,8 +98,7 @@ std::string child_error(std::FILE* err) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   const std::size_t newline = text.find_last_of('\n');
   const std::string line = newline == std::string::npos ? text : text.substr(newline + 1);
-  constexpr std::string_view kPrefix = "kvlm: error: ";
-  return line.starts_with(kPrefix) ? line.substr(kPrefix.size()) : std::string();
+  return line.starts_with(kErrorPrefix) ? line.substr(kErrorPrefix.size()) : std::string();
 }
 
 // Runs this executable with `args` (stdout to /dev/null, stderr to a

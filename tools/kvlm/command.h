@@ -5,9 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kvlm::cli {
+
+// What every error line on stderr starts with: main prints it, and bench
+// recognises a failed child's error by it.
+inline constexpr std::string_view kErrorPrefix = "kvlm: error: ";
 
 // Declares options on `sub` and returns the action to run once parsed
 // (its return value is the process exit status).

@@ -14,6 +14,14 @@ std::vector<CommandSpec>& command_registry() {
   return registry;
 }
 
+namespace {
+
+void print_error(const char* what) {
+  std::fprintf(stderr, "%.*s%s\n", int(kErrorPrefix.size()), kErrorPrefix.data(), what);
+}
+
+}  // namespace
+
 }  // namespace kvlm::cli
 
 int main(int argc, char** argv) {
@@ -33,20 +41,20 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "kvlm: error: %s\n", e.what());
+    print_error(e.what());
     return 2;
   }
   try {
     for (auto& [sub, action] : actions)
       if (sub->parsed()) return action();
   } catch (const kvlm::Error& e) {
-    std::fprintf(stderr, "kvlm: error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "kvlm: error: out of memory\n");
+    print_error("out of memory");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kvlm: error: %s\n", e.what());
+    print_error(e.what());
     return 1;
   }
   return 2;
