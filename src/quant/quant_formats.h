@@ -4,6 +4,7 @@
 // generic kernels and the tests; the SIMD kernels must agree with these.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -54,7 +55,7 @@ struct Q4BlockPlace {
 };
 constexpr Q4BlockPlace q4_block_place(std::size_t blocks, std::size_t groups, std::size_t block) {
   const std::size_t tile = block / kTileBlocks, in_tile = block % kTileBlocks;
-  const std::size_t tile_blocks = blocks - tile * kTileBlocks < kTileBlocks ? blocks - tile * kTileBlocks : kTileBlocks;
+  const std::size_t tile_blocks = std::min(kTileBlocks, blocks - tile * kTileBlocks);
   const std::size_t base = tile * kTileBlocks * groups * kQ4GroupBytes;
   return {base + in_tile * kQ4BlockBytes, base + tile_blocks * kQ4BlockBytes + in_tile * kQ4ScaleBytes,
           tile_blocks * kQ4GroupBytes};

@@ -37,8 +37,6 @@ for shape in ["tiny-llama", "tiny-qwen2"]:
         info = run([args.kvlm, "info", "-m", pkg]).stdout
         c.check(f"weights:          {dtype}" in info, f"{shape} {dtype}: info does not report the package dtype")
 
-
-
 # A real trained model through a package: run.c's greedy ids (f16 agrees for all 200 steps).
 stories = os.path.join(SOURCE_DIR, "tests", "fixtures", "stories260k")
 pkg = os.path.join(args.workdir, "stories-f16.kvlm")
