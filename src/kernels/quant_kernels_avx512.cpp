@@ -17,9 +17,9 @@ namespace kvlm::avx512_isa {
 
 namespace {
 
-// Decode streams the weights once: asking for them 2 KiB ahead lets the
+// q8 decode streams 4 blocks at once: asking for them 2 KiB ahead lets the
 // arithmetic overlap the memory latency (the hardware prefetcher alone
-// leaves decode time at compute + memory).
+// leaves decode time at compute + memory; 1.31x slower on the 1B shape).
 constexpr std::size_t kPrefetchBytes = 2048;
 
 inline __m512i broadcast4(const std::int8_t* p) {
@@ -74,9 +74,14 @@ void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
 //   low sum is shifted left by 4 to match. The group's integer is then
 //   16 x q4_tile's, and so is every partial sum: scaling by a power of two is
 //   exact in float, and the final product is divided by 16 again.
-// - the weights are asked for 2 KiB ahead, so the unpacking overlaps the
-//   memory latency (the hardware prefetcher alone leaves it waiting). A
-//   4-block tile's groups are one sequential stream, weights and scales.
+// - no software prefetch: a 4-block tile's groups are one sequential
+//   stream, weights and scales, which the hardware prefetcher follows on its
+//   own. Asking for each line 2 KiB ahead as well made decode 7-13% slower
+//   on the 1B shape at 54-69 GB/s (the prefetches take load slots and miss
+//   buffers the stream then waits for); 1, 3 and 4 KiB were no better, and
+//   a farther L2 hint was worse still. (q8's 4 block streams, bf16 / f16's 8
+//   row streams and the AVX2 q4 tile, whose unpacking is slower, still gain
+//   from their prefetches: 1.1-1.5x.)
 // w, w_scale and stride as in q4_tile, for the first of the B blocks (the
 // others follow it within each group).
 template <int B>
@@ -93,9 +98,6 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       x_high[s] = broadcast4(xg + s * 8 + 4);
     }
     const __m512i corr = _mm512_set1_epi32(x_corr[g]);
-    // The tile's whole record of this group, stride bytes (a constant for a full tile).
-    const std::size_t record = B == int(quant::kTileBlocks) ? B * quant::kQ4GroupBytes : stride;
-    for (std::size_t line = 0; line < record; line += 64) prefetch_at(w + g * stride, kPrefetchBytes + line);
 #pragma GCC unroll 4
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wg = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes;
