@@ -1,7 +1,9 @@
 // Page-cache placement of a file that is about to be mapped and read whole.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <optional>
 
 namespace kvlm {
 
@@ -15,5 +17,16 @@ namespace kvlm {
 // folios. Returns false, with errno set, if the file cannot be opened,
 // synced or read; the hints themselves may be ignored.
 bool sync_and_recache(const std::filesystem::path& path);
+
+// How this process maps `path`, over all its mappings of it in
+// /proc/self/smaps: bytes mapped, and bytes the kernel maps with 2 MiB
+// entries (FilePmdMapped). A package cached in 4 KiB pages (as a write, or a
+// read back after eviction, leaves it) starts and decodes slower, so `kvlm
+// bench` reports this beside its timings. nullopt where smaps is unreadable.
+struct FileMapping {
+  std::size_t bytes = 0;
+  std::size_t huge_bytes = 0;
+};
+std::optional<FileMapping> file_mapping(const std::filesystem::path& path);
 
 }  // namespace kvlm

@@ -5,6 +5,7 @@ self-consistent (no timing is asserted, only structure and arithmetic):
   share is floor / median decode, and each paired round's share is its own
   probe's floor over its own decode;
 - the cold start ran in child processes and reported their peak RSS;
+- a package's mapping covers the whole file (none for a directory or --no-mmap);
 - bad arguments give one error line and a non-zero exit, and so does a model
   the cold-start child cannot load (its error, not the child's and then ours)."""
 import os
@@ -45,11 +46,21 @@ for model in (hf, pkg):
     c.check(len(rep["cold_start_ms_all"]) == 2 and rep["cold_start_ms"] > 0 and rep["cold_start_peak_rss_mb"] > 0,
             f"{model}: cold start {rep['cold_start_ms_all']}")
     c.check(rep["peak_rss_mb"] > 0 and rep["dtype"] in ("f16", "q8"), f"{model}: rss / dtype")
+    mapped, huge = rep["package_mapped_mb"], rep["package_huge_mapped_mb"]
+    if model == hf:  # several safetensors files, not one package: nothing to report
+        c.check(mapped is None and huge is None, f"{model}: no package mapping {mapped} {huge}")
+    else:  # the whole file, in whole pages
+        size = os.path.getsize(pkg)
+        c.check(size <= round(mapped * 1e6) < size + 4096 and 0 <= huge <= mapped,
+                f"{model}: package mapping {mapped} MB ({huge} MB huge) of a {size}-byte file")
 c.check(rep["dtype"] == "q8" and 0 < rep["bytes_per_token"] <= os.path.getsize(pkg),
         f"package: q8 weights within the file: {rep['bytes_per_token']} of {os.path.getsize(pkg)}")
 
 text = run([K, "bench", "-m", pkg, "-p", "4", "-n", "3", "--reps", "1", "--bandwidth-gib", "0.05", "--no-cold-start"]).stdout
-c.check("paired rounds" in text and "of the floor" in text, f"text report: {text}")
+c.check("paired rounds" in text and "of the floor" in text and "package mapping:" in text, f"text report: {text}")
+copied = run_json([K, "bench", "-m", pkg, "-p", "4", "-n", "3", "--reps", "1", "--bandwidth-gib", "0.05",
+                   "--no-cold-start", "--no-mmap", "--json"])
+c.check(copied["package_mapped_mb"] is None, f"--no-mmap maps no package: {copied['package_mapped_mb']}")
 
 for bad, words in [(["-p", "4,x"], "prompt length"), (["-p", "600"], "exceeds the context"),
                    (["-p", "500", "-n", "40"], "exceeds the context")]:

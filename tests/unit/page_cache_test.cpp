@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ namespace {
 constexpr std::size_t kHugePage = std::size_t(2) << 20;
 
 // Maps `path` at a 2 MiB-aligned address, reads every page, and returns the
-// FilePmdMapped bytes /proc/self/smaps reports for that mapping.
+// bytes file_mapping reports mapped with 2 MiB entries.
 std::size_t file_pmd_mapped_bytes(const std::filesystem::path& path) {
   const ReadOnlyFile file(path);
   const std::size_t size = file.size();
@@ -35,19 +36,15 @@ std::size_t file_pmd_mapped_bytes(const std::filesystem::path& path) {
   unsigned sum = 0;
   for (std::size_t i = 0; i < size; i += 4096) sum += static_cast<const volatile unsigned char*>(p)[i];
   EXPECT_EQ(sum, 0u);  // the file is zeros
-  std::size_t pmd_kb = 0;
-  std::ifstream smaps("/proc/self/smaps");
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    unsigned long lo = 0, hi = 0;
-    char perms[8];
-    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &lo, &hi, perms) == 3)
-      inside = lo <= aligned && aligned < hi;
-    else if (inside && line.rfind("FilePmdMapped:", 0) == 0)
-      pmd_kb += std::stoul(line.substr(line.find(':') + 1));
-  }
+  const std::optional<FileMapping> mapped = file_mapping(path);
   ::munmap(reserved, size + kHugePage);
-  return pmd_kb * 1024;
+  if (!mapped) {
+    ADD_FAILURE() << "/proc/self/smaps unreadable";
+    return 0;
+  }
+  EXPECT_EQ(mapped->bytes, size);
+  EXPECT_LE(mapped->huge_bytes, mapped->bytes);
+  return mapped->huge_bytes;
 }
 
 void write_zeros(const std::filesystem::path& path, std::size_t size) {
@@ -91,6 +88,35 @@ TEST(PageCacheTest, RecachedFileMapsWithHugeEntries) {
 
 TEST(PageCacheTest, MissingFileFails) {
   EXPECT_FALSE(sync_and_recache(std::filesystem::temp_directory_path() / "kvlm_no_such_file_here"));
+}
+
+// file_mapping counts this process's live mappings of the file, under any
+// name that resolves to it, and nothing else.
+TEST(PageCacheTest, FileMappingCountsLiveMappings) {
+  if (!file_mapping("/")) GTEST_SKIP() << "no /proc/self/smaps";
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto path = dir / ("kvlm_file_mapping_" + std::to_string(::getpid()));
+  const auto link = dir / ("kvlm_file_mapping_link_" + std::to_string(::getpid()));
+  const std::size_t size = std::size_t(3) << 20;
+  write_zeros(path, size);
+  std::filesystem::create_symlink(path, link);
+  EXPECT_EQ(file_mapping(path)->bytes, 0u);
+  {
+    const ReadOnlyFile file(path);
+    void* whole = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, file.fd(), 0);
+    void* part = ::mmap(nullptr, 4096, PROT_READ, MAP_SHARED, file.fd(), 8192);
+    ASSERT_NE(whole, MAP_FAILED);
+    ASSERT_NE(part, MAP_FAILED);
+    EXPECT_EQ(file_mapping(path)->bytes, size + 4096);
+    EXPECT_EQ(file_mapping(link)->bytes, size + 4096);
+    EXPECT_EQ(file_mapping(dir / "kvlm_no_such_file")->bytes, 0u);
+    ::munmap(part, 4096);
+    EXPECT_EQ(file_mapping(path)->bytes, size);
+    ::munmap(whole, size);
+  }
+  EXPECT_EQ(file_mapping(path)->bytes, 0u);
+  std::filesystem::remove(link);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <span>
@@ -28,6 +29,7 @@
 #include "command.h"
 #include "core/bandwidth.h"
 #include "core/cpu_features.h"
+#include "core/page_cache.h"
 #include "kvlm/error.h"
 #include "model_options.h"
 #include "timing.h"
@@ -239,6 +241,11 @@ int bench(const BenchOptions& o) {
   };
   const std::vector<double> step_ms = decode(o.decode_tokens);
   const double peak_rss_mb = peak_rss_mb_self();
+  // Every weight page has been read by now. Only a package is one mapped
+  // file; a Hugging Face directory's safetensors are several.
+  std::optional<FileMapping> package_mapping;
+  if (!o.model.no_mmap && std::filesystem::is_regular_file(o.model.model)) package_mapping = file_mapping(o.model.model);
+  if (package_mapping && package_mapping->bytes == 0) package_mapping.reset();
 
   // 5. Bandwidth with the same thread count, and one thread for reference.
   const std::size_t bw_bytes = std::size_t(o.bandwidth_gib * double(std::size_t(1) << 30));
@@ -308,6 +315,9 @@ int bench(const BenchOptions& o) {
     j["isa"] = isa;
     j["load_ms"] = load_ms;
     j["peak_rss_mb"] = peak_rss_mb;
+    j["package_mapped_mb"] = package_mapping ? nlohmann::json(double(package_mapping->bytes) / 1e6) : nlohmann::json(nullptr);
+    j["package_huge_mapped_mb"] =
+        package_mapping ? nlohmann::json(double(package_mapping->huge_bytes) / 1e6) : nlohmann::json(nullptr);
     j["cold_start_peak_rss_mb"] = cold_ms.empty() ? nlohmann::json(nullptr) : nlohmann::json(child_rss_mb);
     j["cold_start_ms_all"] = cold_ms;
     j["parameters"] = model->info().parameter_count;
@@ -321,6 +331,10 @@ int bench(const BenchOptions& o) {
               isa.c_str());
   std::printf("weights %.3f GB (%.3f G params), load %.0f ms, peak RSS %.0f MB\n", double(bytes_per_token) / 1e9,
               double(model->info().parameter_count) / 1e9, load_ms, peak_rss_mb);
+  if (package_mapping)
+    std::printf("package mapping: %.0f of %.0f MB with 2 MiB pages (the rest is mapped in smaller pages: slower "
+                "to start and to decode)\n",
+                double(package_mapping->huge_bytes) / 1e6, double(package_mapping->bytes) / 1e6);
   if (!cold_ms.empty())
     std::printf("cold start (process start to first token, page cache warm, median of %zu): %.0f ms, "
                 "peak RSS %.0f MB\n",
