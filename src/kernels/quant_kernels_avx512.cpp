@@ -76,7 +76,7 @@ void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
 //   exact in float, and the final product is divided by 16 again.
 // - no software prefetch: a 4-block tile's groups are one sequential
 //   stream, weights and scales, which the hardware prefetcher follows on its
-//   own. Asking for each line 2 KiB ahead as well made decode 7-13% slower
+//   own. Asking for each line 2 KiB ahead as well made decode 7-14% slower
 //   on the 1B shape at 54-69 GB/s (the prefetches take load slots and miss
 //   buffers the stream then waits for); 1, 3 and 4 KiB were no better, and
 //   a farther L2 hint was worse still. (q8's 4 block streams, bf16 / f16's 8
