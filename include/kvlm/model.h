@@ -20,6 +20,24 @@ enum class Backend {
   cpu,        // multi-threaded, SIMD kernels chosen at runtime (generic / AVX2 / AVX-512)
 };
 
+// Where weights stored in the compute dtype live.
+enum class WeightMemory {
+  // A package is mapped unless the page cache holds most of it in pages the
+  // kernel cannot map with 2 MiB entries (as a copy or a download leaves a
+  // file; `kvlm convert` and reads from disk leave large folios): then it is
+  // copied. In this project's VM every 4 KiB page of a mapping costs about
+  // 1.4 us at its first touch and a TLB miss per token after that: an f16
+  // 1B package copied in by `cp` started in 1.0-1.3 s mapped, 0.5-0.7 s
+  // copied. A Hugging Face directory is mapped.
+  automatic,
+  // Used straight from the mapped file: loading takes milliseconds, and
+  // processes share the page cache's copy.
+  mapped,
+  // Copied into anonymous huge-page memory, like llama.cpp's --no-mmap:
+  // loading reads the whole file; decode takes no 4 KiB-page TLB misses.
+  copied,
+};
+
 struct LoadOptions {
   // Weight dtype used for math: f16 (the default for a Hugging Face
   // directory), bf16, f32 (which also switches the KV cache to f32: the
@@ -28,12 +46,7 @@ struct LoadOptions {
   std::optional<DType> dtype;
   Backend backend = Backend::cpu;
   int threads = 0;  // 0: one per hardware core
-  // Weights stored in the compute dtype are used straight from the mmapped
-  // file: loading takes milliseconds. false copies them into anonymous
-  // huge-page memory instead: loading reads the whole file, but decode avoids
-  // the 4 KiB-page TLB misses a file mapping can cost (2-7x slower streaming
-  // measured in this project's VM), like llama.cpp's --no-mmap.
-  bool use_mmap = true;
+  WeightMemory weight_memory = WeightMemory::automatic;
 };
 
 enum class LogitsMode { last, all };
@@ -53,7 +66,8 @@ class Model {
 
   const ModelConfig& config() const;
   const GenerationConfig& generation_config() const;
-  // The options as resolved at load (dtype always set).
+  // The options as resolved at load (dtype always set; weight_memory is
+  // what `automatic` chose).
   const LoadOptions& options() const;
   DType dtype() const { return *options().dtype; }
   ModelInfo info() const;

@@ -29,4 +29,14 @@ struct FileMapping {
 };
 std::optional<FileMapping> file_mapping(const std::filesystem::path& path);
 
+// The share of `path` that a mapping of it would map with 2 MiB entries,
+// estimated from one touched byte in each of up to 32 of its 2 MiB regions
+// spread over the file (a fault each). nullopt for a file under 2 MiB, one
+// that cannot be opened or mapped, or where smaps is unreadable.
+std::optional<double> huge_mapped_share(const std::filesystem::path& path);
+
+// Whether anonymous memory can get transparent huge pages here (enabled is
+// "always" or "madvise"; LargeBuffer asks for them with MADV_HUGEPAGE).
+bool anonymous_huge_pages_available();
+
 }  // namespace kvlm

@@ -23,7 +23,7 @@ class PackageFile {
  public:
   // Maps the file and validates magic, version and header. Throws Error.
   // in_memory: then reads the whole file into huge-page anonymous memory, so
-  // blobs point there (see LoadOptions::use_mmap for why). populate (mapped
+  // blobs point there (see WeightMemory for why). populate (mapped
   // only): map every page up front (MappedFile), for the weights.
   explicit PackageFile(const std::filesystem::path& path, bool in_memory = false, bool populate = false);
 

@@ -1,6 +1,8 @@
+#include <optional>
 #include <string>
 
 #include "core/cpu_features.h"
+#include "core/page_cache.h"
 #include "io/package_file.h"
 #include "kvlm/error.h"
 #include "kvlm/model_files.h"
@@ -15,11 +17,24 @@ Model::~Model() = default;
 
 namespace {
 
+// A package in pages the kernel maps 4 KiB at a time is copied when
+// anonymous memory can be huge pages (WeightMemory::automatic).
+constexpr double kMinHugeShare = 0.5;
+
+WeightMemory package_weight_memory(WeightMemory asked, const std::filesystem::path& path) {
+  if (asked != WeightMemory::automatic) return asked;
+  if (!anonymous_huge_pages_available()) return WeightMemory::mapped;
+  const std::optional<double> share = huge_mapped_share(path);
+  return share && *share < kMinHugeShare ? WeightMemory::copied : WeightMemory::mapped;
+}
+
 // Config, generation config and weights from a .kvlm package; the dtype is
 // the stored one (asking for another is an error).
 void load_package(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
+  impl.options.weight_memory = package_weight_memory(options.weight_memory, path);
   // Mapped weights are all read by the first token: map them in one pass.
-  auto package = std::make_shared<const PackageFile>(path, /*in_memory=*/!options.use_mmap, /*populate=*/true);
+  auto package = std::make_shared<const PackageFile>(
+      path, /*in_memory=*/impl.options.weight_memory == WeightMemory::copied, /*populate=*/true);
   const auto& header = package->header();
   const std::string where = path.string();
   impl.config = ModelConfig::parse(header["config"].dump(), where + " (config)");
@@ -40,7 +55,9 @@ void load_directory(Model::Impl& impl, const std::filesystem::path& path, const 
   impl.config = ModelConfig::load(path);
   impl.generation = GenerationConfig::load(path, impl.config);
   impl.options.dtype = options.dtype.value_or(DType::f16);
-  impl.weights = load_weights(path, impl.config, *impl.options.dtype, options.use_mmap, *impl.kernels, *impl.pool);
+  if (options.weight_memory == WeightMemory::automatic) impl.options.weight_memory = WeightMemory::mapped;
+  impl.weights = load_weights(path, impl.config, *impl.options.dtype,
+                              impl.options.weight_memory == WeightMemory::mapped, *impl.kernels, *impl.pool);
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& config);
 // Loads and validates every tensor the config implies (presence, shape, dtype,
 // bounds) before converting any of them.
 // use_mmap false copies matrices already in the compute dtype into huge-page
-// memory instead of pointing into the file (LoadOptions::use_mmap).
+// memory instead of pointing into the file (WeightMemory::copied).
 Weights load_weights(const std::filesystem::path& dir, const ModelConfig& config, DType compute, bool use_mmap,
                      const KernelTable& kernels, ThreadPool& pool);
 

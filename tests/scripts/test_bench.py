@@ -6,6 +6,9 @@ self-consistent (no timing is asserted, only structure and arithmetic):
   probe's floor over its own decode;
 - the cold start ran in child processes and reported their peak RSS;
 - a package's mapping covers the whole file (none for a directory or --no-mmap);
+- by default a package mostly in small pages is copied and one mostly in
+  2 MiB pages is mapped (against the whole mapping's count); --mmap maps,
+  --no-mmap copies;
 - bad arguments give one error line and a non-zero exit, and so does a model
   the cold-start child cannot load (its error, not the child's and then ours)."""
 import os
@@ -62,8 +65,49 @@ copied = run_json([K, "bench", "-m", pkg, "-p", "4", "-n", "3", "--reps", "1", "
                    "--no-cold-start", "--no-mmap", "--json"])
 c.check(copied["package_mapped_mb"] is None, f"--no-mmap maps no package: {copied['package_mapped_mb']}")
 
+# Weight memory. By default a package the page cache holds in pages the kernel
+# maps 4 KiB at a time is copied, one it maps with 2 MiB entries is mapped.
+# The reference for how it maps is the whole mapping's count (bench --mmap),
+# not the loader's sample; near the 0.5 threshold nothing is asserted. The
+# package is padded to 10 MiB (bytes no blob names) so that it has 2 MiB
+# regions, and cached two ways: as written, and dropped and read back.
+padded = os.path.join(args.workdir, "tiny-llama-padded.kvlm")
+with open(pkg, "rb") as f:
+    data = f.read()
+thp_path = "/sys/kernel/mm/transparent_hugepage/enabled"
+anon_huge = os.path.exists(thp_path) and "[never]" not in open(thp_path).read()
+
+
+def bench_memory(*extra):
+    return run_json([K, "bench", "-m", padded, "-p", "4", "-n", "2", "--reps", "1", "--bandwidth-gib", "0.05",
+                     "--no-cold-start", "--json", *extra])
+
+
+seen = set()
+for state in ("as written", "read back"):
+    with open(padded, "wb") as f:
+        f.write(data + bytes((10 << 20) - len(data)))
+    if state == "read back":
+        fd = os.open(padded, os.O_RDONLY)
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        while os.read(fd, 1 << 20):
+            pass
+        os.close(fd)
+    forced = bench_memory("--mmap")
+    c.check(forced["weight_memory"] == "mapped", f"{state}: --mmap maps")
+    share = forced["package_huge_mapped_mb"] / forced["package_mapped_mb"]
+    chosen = bench_memory()["weight_memory"]
+    seen.add(chosen)
+    if anon_huge and share < 0.3:
+        c.check(chosen == "copied", f"{state}: {share:.2f} of it in 2 MiB entries, yet {chosen}")
+    elif share > 0.7 or not anon_huge:
+        c.check(chosen == "mapped", f"{state}: {share:.2f} of it in 2 MiB entries, yet {chosen}")
+    c.check(bench_memory("--no-mmap")["weight_memory"] == "copied", f"{state}: --no-mmap copies")
+print(f"weight memory chosen: {sorted(seen)}")
+
 for bad, words in [(["-p", "4,x"], "prompt length"), (["-p", "600"], "exceeds the context"),
-                   (["-p", "500", "-n", "40"], "exceeds the context")]:
+                   (["-p", "500", "-n", "40"], "exceeds the context"), (["--mmap", "--no-mmap"], "excludes")]:
     proc = run([K, "bench", "-m", pkg, *bad, "--no-cold-start"], check=False)
     lines = proc.stderr.strip().splitlines()
     c.check(proc.returncode > 0 and len(lines) == 1 and words in proc.stderr, f"bench {bad}: {proc.stderr!r}")

@@ -77,13 +77,31 @@ TEST(PageCacheTest, RecachedFileMapsWithHugeEntries) {
 
   write_zeros(path, size);
   const std::size_t as_written = file_pmd_mapped_bytes(path);
+  const std::optional<double> as_written_share = huge_mapped_share(path);
   ASSERT_TRUE(sync_and_recache(path));
   const std::size_t recached = file_pmd_mapped_bytes(path);
+  const std::optional<double> recached_share = huge_mapped_share(path);
   std::filesystem::remove(path);
   // Readahead's folios grow as it goes: 56 of these 128 MiB map whole here,
   // 95% of a 1B model's package.
   EXPECT_GE(recached, size / 4);
   EXPECT_GT(recached, as_written);
+  // The sampled share (32 of the 64 regions) tells the two states apart as
+  // the whole mapping's count does.
+  ASSERT_TRUE(as_written_share && recached_share);
+  EXPECT_GE(*as_written_share, 0.0);
+  EXPECT_LE(*recached_share, 1.0);
+  EXPECT_NEAR(*recached_share, double(recached) / double(size), 0.2);
+  EXPECT_NEAR(*as_written_share, double(as_written) / double(size), 0.2);
+  EXPECT_GT(*recached_share, *as_written_share);
+}
+
+TEST(PageCacheTest, HugeMappedShareNeedsAWholeRegion) {
+  const auto path = std::filesystem::temp_directory_path() / ("kvlm_small_" + std::to_string(::getpid()));
+  write_zeros(path, std::size_t(1) << 20);
+  EXPECT_FALSE(huge_mapped_share(path));  // under 2 MiB: no entry could map it
+  std::filesystem::remove(path);
+  EXPECT_FALSE(huge_mapped_share(path));  // gone
 }
 
 TEST(PageCacheTest, MissingFileFails) {

@@ -186,6 +186,7 @@ int bench(const BenchOptions& o) {
                                      "-n", "1", "-t", std::to_string(threads), "--backend", o.model.backend, "--json"};
     if (!o.model.dtype.empty()) args.insert(args.end(), {"--dtype", o.model.dtype});
     if (o.model.no_mmap) args.push_back("--no-mmap");
+    if (o.model.mmap) args.push_back("--mmap");
     child_rss_mb = spawn_and_time(exe, args).peak_rss_mb;  // warms the page cache
     for (int r = 0; r < o.reps; ++r) {
       const ChildRun run = spawn_and_time(exe, args);
@@ -243,8 +244,10 @@ int bench(const BenchOptions& o) {
   const double peak_rss_mb = peak_rss_mb_self();
   // Every weight page has been read by now. Only a package is one mapped
   // file; a Hugging Face directory's safetensors are several.
+  const bool weights_mapped = model->options().weight_memory == WeightMemory::mapped;
   std::optional<FileMapping> package_mapping;
-  if (!o.model.no_mmap && std::filesystem::is_regular_file(o.model.model)) package_mapping = file_mapping(o.model.model);
+  if (weights_mapped && std::filesystem::is_regular_file(o.model.model))
+    package_mapping = file_mapping(o.model.model);
   if (package_mapping && package_mapping->bytes == 0) package_mapping.reset();
 
   // 5. Bandwidth with the same thread count, and one thread for reference.
@@ -314,6 +317,7 @@ int bench(const BenchOptions& o) {
     j["bandwidth_bytes"] = probe.bytes();
     j["isa"] = isa;
     j["load_ms"] = load_ms;
+    j["weight_memory"] = weights_mapped ? "mapped" : "copied";
     j["peak_rss_mb"] = peak_rss_mb;
     j["package_mapped_mb"] = package_mapping ? nlohmann::json(double(package_mapping->bytes) / 1e6) : nlohmann::json(nullptr);
     j["package_huge_mapped_mb"] =
@@ -329,8 +333,9 @@ int bench(const BenchOptions& o) {
 
   std::printf("kvlm bench  %s  dtype %s  threads %d  isa %s\n", o.model.model.c_str(), dtype.c_str(), threads,
               isa.c_str());
-  std::printf("weights %.3f GB (%.3f G params), load %.0f ms, peak RSS %.0f MB\n", double(bytes_per_token) / 1e9,
-              double(model->info().parameter_count) / 1e9, load_ms, peak_rss_mb);
+  std::printf("weights %.3f GB (%.3f G params, %s), load %.0f ms, peak RSS %.0f MB\n", double(bytes_per_token) / 1e9,
+              double(model->info().parameter_count) / 1e9, weights_mapped ? "mapped" : "copied", load_ms,
+              peak_rss_mb);
   if (package_mapping)
     std::printf("package mapping: %.0f of %.0f MB with 2 MiB pages (the rest is mapped in smaller pages: slower "
                 "to start and to decode)\n",

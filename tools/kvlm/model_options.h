@@ -15,6 +15,7 @@ struct ModelOptions {
   std::string backend = "cpu";
   int threads = 0;
   bool no_mmap = false;
+  bool mmap = false;
 
   // required = false: -m defaults to kv:llama-3.2-1b-instruct (see providers.h).
   void add_to(CLI::App& sub, bool required = true) {
@@ -30,8 +31,13 @@ struct ModelOptions {
                    "runs as stored")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
     sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
-    sub.add_flag("--no-mmap", no_mmap,
-                 "copy weights into huge-page memory instead of using the file mapping: slower load, faster decode");
+    auto* copy = sub.add_flag("--no-mmap", no_mmap,
+                              "copy weights into huge-page memory instead of using the file mapping: slower load, "
+                              "no 4 KiB-page TLB misses in decode");
+    sub.add_flag("--mmap", mmap,
+                 "use a package from its file mapping even when the page cache holds it in 4 KiB pages (by "
+                 "default such a package is copied, as with --no-mmap)")
+        ->excludes(copy);
     sub.add_option("--backend", backend, "cpu (default) or reference (slow scalar oracle)")
         ->check(CLI::IsMember({"cpu", "reference"}));
   }
@@ -41,7 +47,7 @@ struct ModelOptions {
     if (!dtype.empty()) o.dtype = parse_dtype(dtype);
     o.backend = backend == "reference" ? Backend::reference : Backend::cpu;
     o.threads = threads;
-    o.use_mmap = !no_mmap;
+    o.weight_memory = no_mmap ? WeightMemory::copied : mmap ? WeightMemory::mapped : WeightMemory::automatic;
     return o;
   }
 };
