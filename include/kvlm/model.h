@@ -22,19 +22,22 @@ enum class Backend {
 
 // Where weights stored in the compute dtype live.
 enum class WeightMemory {
-  // A package is mapped unless the page cache holds most of it in pages the
-  // kernel cannot map with 2 MiB entries (as a copy or a download leaves a
-  // file; `kvlm convert` and reads from disk leave large folios): then it is
-  // copied. In this project's VM every 4 KiB page of a mapping costs about
-  // 1.4 us at its first touch and a TLB miss per token after that: an f16
-  // 1B package copied in by `cp` started in 1.0-1.3 s mapped, 0.5-0.7 s
-  // copied. A Hugging Face directory is mapped.
+  // A package is mapped, unless the page cache holds most of it in pages the
+  // kernel maps 4 KiB at a time (as a copy, a download, or faults after an
+  // eviction leave a file; a sequential read such as `kvlm convert`'s leaves
+  // large folios) and anonymous memory can get huge pages and the copy fits
+  // in half the available memory: then it is copied. In this project's VM
+  // each 4 KiB page of a mapping costs 1-1.4 us at its first touch and a TLB
+  // miss per token after that: an f16 1B package copied in by `cp` started
+  // in 0.9-1.3 s mapped, 0.5-0.7 s copied (some runs 1.0 s). A Hugging Face
+  // directory is mapped.
   automatic,
   // Used straight from the mapped file: loading takes milliseconds, and
   // processes share the page cache's copy.
   mapped,
   // Copied into anonymous huge-page memory, like llama.cpp's --no-mmap:
-  // loading reads the whole file; decode takes no 4 KiB-page TLB misses.
+  // loading reads the whole file; decode takes no 4 KiB-page TLB misses
+  // where the memory gets huge pages.
   copied,
 };
 

@@ -3,15 +3,17 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
-#include <string_view>
-#include <system_error>
 #include <vector>
 
 namespace kvlm {
@@ -38,37 +40,59 @@ namespace {
 
 constexpr std::size_t kHugePage = std::size_t(2) << 20;
 
-// Sums /proc/self/smaps over the mappings whose header `wanted(lo, hi,
-// pathname)` accepts: their bytes and their FilePmdMapped bytes.
+// A mapping's header line in /proc/self/smaps:
+// "lo-hi perms offset major:minor inode   pathname".
+struct SmapsHeader {
+  unsigned long lo = 0, hi = 0, inode = 0;
+  unsigned major = 0, minor = 0;
+};
+
+// Sums /proc/self/smaps over the mappings `wanted(header)` accepts: their
+// bytes, and those mapped with 2 MiB entries (FilePmdMapped; ShmemPmdMapped
+// for tmpfs). nullopt if smaps is unreadable, or if it reports no such count
+// for an accepted mapping (a kernel too old to: unknown, not zero).
 template <class Wanted>
 std::optional<FileMapping> scan_smaps(Wanted wanted) {
   std::ifstream smaps("/proc/self/smaps");
   if (!smaps) return std::nullopt;
   FileMapping m;
-  bool inside = false;
+  bool inside = false, accepted = false, counted = false;
   for (std::string line; std::getline(smaps, line);) {
-    // A mapping's header: "lo-hi perms offset dev inode   pathname".
-    unsigned long lo = 0, hi = 0, offset = 0, inode = 0;
-    char perms[8], dev[16];
-    int name_at = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %15s %lu %n", &lo, &hi, perms, &offset, dev, &inode, &name_at) >= 6 &&
-        line.find('-') < line.find(' ')) {
-      inside = wanted(lo, hi, std::string_view(line).substr(name_at > 0 ? std::size_t(name_at) : line.size()));
-      if (inside) m.bytes += hi - lo;
-    } else if (inside && line.rfind("FilePmdMapped:", 0) == 0) {
-      m.huge_bytes += std::stoul(line.substr(line.find(':') + 1)) * 1024;
+    SmapsHeader h;
+    char perms[8];
+    unsigned long offset = 0;
+    if (line.find('-') < line.find(' ') && std::sscanf(line.c_str(), "%lx-%lx %7s %lx %x:%x %lu", &h.lo, &h.hi, perms,
+                                                       &offset, &h.major, &h.minor, &h.inode) == 7) {
+      inside = wanted(h);
+      if (inside) m.bytes += h.hi - h.lo;
+      accepted = accepted || inside;
+    } else if (inside && (line.rfind("FilePmdMapped:", 0) == 0 || line.rfind("ShmemPmdMapped:", 0) == 0)) {
+      m.huge_bytes += std::size_t(std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10)) * 1024;
+      counted = true;
     }
   }
+  if (accepted && !counted) return std::nullopt;
   return m;
+}
+
+// Reads the first line of a sysfs file ("" if there is none).
+std::string first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
 }
 
 }  // namespace
 
 std::optional<FileMapping> file_mapping(const std::filesystem::path& path) {
-  std::error_code ec;
-  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
-  const std::string name = (ec ? path : resolved).string();
-  return scan_smaps([&](unsigned long, unsigned long, std::string_view pathname) { return pathname == name; });
+  // By device and inode, not by name: smaps escapes some characters, marks
+  // replaced files " (deleted)" and may show another name for the same file.
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  return scan_smaps([&](const SmapsHeader& h) {
+    return exists && h.inode == st.st_ino && h.major == major(st.st_dev) && h.minor == minor(st.st_dev);
+  });
 }
 
 std::optional<double> huge_mapped_share(const std::filesystem::path& path) {
@@ -76,29 +100,45 @@ std::optional<double> huge_mapped_share(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st {};
-  const std::size_t size = ::fstat(fd, &st) == 0 ? std::size_t(st.st_size) : 0;
+  struct statfs fs {};
+  const bool known = ::fstat(fd, &st) == 0 && ::fstatfs(fd, &fs) == 0;
+  const std::size_t size = known ? std::size_t(st.st_size) : 0;
+  // tmpfs pages are memory already: a copy would only double them.
+  const bool sample = known && fs.f_type != TMPFS_MAGIC && size >= kHugePage;
   // The same kind of mapping as MappedFile's, so it gets the same entries.
-  void* p = size >= kHugePage ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  void* p = sample ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
   ::close(fd);
   if (p == MAP_FAILED) return std::nullopt;
+  struct Unmap {
+    void* p;
+    std::size_t bytes;
+    ~Unmap() { ::munmap(p, bytes); }
+  } unmap{p, size};
   const std::size_t regions = size / kHugePage, samples = std::min(kSamples, regions);
-  unsigned sum = 0;
-  for (std::size_t i = 0; i < samples; ++i)
-    sum += static_cast<const volatile unsigned char*>(p)[(i * regions / samples) * kHugePage + kHugePage / 2];
+  for (std::size_t i = 0; i < samples; ++i)  // the middle of a region: its fault-around stays inside it
+    static_cast<void>(static_cast<const volatile unsigned char*>(p)[(i * regions / samples) * kHugePage + kHugePage / 2]);
   const auto at = reinterpret_cast<unsigned long>(p);
-  const std::optional<FileMapping> m =
-      scan_smaps([&](unsigned long lo, unsigned long, std::string_view) { return lo == at; });
-  ::munmap(p, size);
-  (void)sum;
+  const std::optional<FileMapping> m = scan_smaps([&](const SmapsHeader& h) { return h.lo == at; });
   if (!m) return std::nullopt;
   return std::min(1.0, double(m->huge_bytes) / double(samples * kHugePage));
 }
 
 bool anonymous_huge_pages_available() {
-  std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string modes;
-  std::getline(enabled, modes);
+  // Since Linux 6.8 each page size has its own setting; "inherit" (or none:
+  // older kernels) defers to the top-level one.
+  const std::string pmd = first_line("/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled");
+  const std::string modes = pmd.empty() || pmd.find("[inherit]") != std::string::npos
+                                ? first_line("/sys/kernel/mm/transparent_hugepage/enabled")
+                                : pmd;
   return modes.find("[always]") != std::string::npos || modes.find("[madvise]") != std::string::npos;
+}
+
+std::optional<std::size_t> available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemAvailable:", 0) == 0)
+      return std::size_t(std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10)) * 1024;
+  return std::nullopt;
 }
 
 }  // namespace kvlm

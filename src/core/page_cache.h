@@ -18,11 +18,11 @@ namespace kvlm {
 // synced or read; the hints themselves may be ignored.
 bool sync_and_recache(const std::filesystem::path& path);
 
-// How this process maps `path`, over all its mappings of it in
-// /proc/self/smaps: bytes mapped, and bytes the kernel maps with 2 MiB
-// entries (FilePmdMapped). A package cached in 4 KiB pages (as a write, or a
+// How this process maps `path` (found by device and inode), over all its
+// mappings of it in /proc/self/smaps: bytes mapped, and bytes the kernel maps
+// with 2 MiB entries (FilePmdMapped). A package cached in 4 KiB pages (as a write, or a
 // read back after eviction, leaves it) starts and decodes slower, so `kvlm
-// bench` reports this beside its timings. nullopt where smaps is unreadable.
+// bench` reports this beside its timings. nullopt where smaps does not say.
 struct FileMapping {
   std::size_t bytes = 0;
   std::size_t huge_bytes = 0;
@@ -31,12 +31,15 @@ std::optional<FileMapping> file_mapping(const std::filesystem::path& path);
 
 // The share of `path` that a mapping of it would map with 2 MiB entries,
 // estimated from one touched byte in each of up to 32 of its 2 MiB regions
-// spread over the file (a fault each). nullopt for a file under 2 MiB, one
-// that cannot be opened or mapped, or where smaps is unreadable.
+// spread over the file (a fault each). nullopt for a file under 2 MiB, on
+// tmpfs, that cannot be opened or mapped, or where smaps does not say.
 std::optional<double> huge_mapped_share(const std::filesystem::path& path);
 
-// Whether anonymous memory can get transparent huge pages here (enabled is
-// "always" or "madvise"; LargeBuffer asks for them with MADV_HUGEPAGE).
+// Whether anonymous memory can get 2 MiB transparent huge pages here (the
+// setting is "always" or "madvise"; LargeBuffer asks with MADV_HUGEPAGE).
 bool anonymous_huge_pages_available();
+
+// MemAvailable from /proc/meminfo, in bytes; nullopt where unreadable.
+std::optional<std::size_t> available_memory();
 
 }  // namespace kvlm

@@ -1,5 +1,7 @@
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "core/cpu_features.h"
 #include "core/page_cache.h"
@@ -17,13 +19,18 @@ Model::~Model() = default;
 
 namespace {
 
-// A package in pages the kernel maps 4 KiB at a time is copied when
-// anonymous memory can be huge pages (WeightMemory::automatic).
+// WeightMemory::automatic copies a package that would map mostly 4 KiB at a
+// time, when anonymous memory can be huge pages and the copy fits in half of
+// the memory available (the page cache's copy stays, reclaimable).
 constexpr double kMinHugeShare = 0.5;
 
 WeightMemory package_weight_memory(WeightMemory asked, const std::filesystem::path& path) {
   if (asked != WeightMemory::automatic) return asked;
   if (!anonymous_huge_pages_available()) return WeightMemory::mapped;
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  const std::optional<std::size_t> available = available_memory();
+  if (ec || !available || size > *available / 2) return WeightMemory::mapped;
   const std::optional<double> share = huge_mapped_share(path);
   return share && *share < kMinHugeShare ? WeightMemory::copied : WeightMemory::mapped;
 }
@@ -32,9 +39,11 @@ WeightMemory package_weight_memory(WeightMemory asked, const std::filesystem::pa
 // the stored one (asking for another is an error).
 void load_package(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
   impl.options.weight_memory = package_weight_memory(options.weight_memory, path);
-  // Mapped weights are all read by the first token: map them in one pass.
-  auto package = std::make_shared<const PackageFile>(
-      path, /*in_memory=*/impl.options.weight_memory == WeightMemory::copied, /*populate=*/true);
+  const bool copy = impl.options.weight_memory == WeightMemory::copied;
+  // Mapped weights are all read by the first token: map them in one pass. A
+  // copy is read only once the header has passed the checks below.
+  std::shared_ptr<const PackageFile> package =
+      std::make_shared<const PackageFile>(path, /*in_memory=*/false, /*populate=*/!copy);
   const auto& header = package->header();
   const std::string where = path.string();
   impl.config = ModelConfig::parse(header["config"].dump(), where + " (config)");
@@ -47,6 +56,7 @@ void load_package(Model::Impl& impl, const std::filesystem::path& path, const Lo
     throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
                 std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
   impl.options.dtype = stored;
+  if (copy) package = std::make_shared<const PackageFile>(path, /*in_memory=*/true);
   impl.weights = load_package_weights(package, impl.config, stored);
 }
 
