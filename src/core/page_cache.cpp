@@ -119,7 +119,7 @@ std::optional<double> huge_mapped_share(const std::filesystem::path& path) {
     static_cast<void>(static_cast<const volatile unsigned char*>(p)[(i * regions / samples) * kHugePage + kHugePage / 2]);
   const auto at = reinterpret_cast<unsigned long>(p);
   const std::optional<FileMapping> m = scan_smaps([&](const SmapsHeader& h) { return h.lo == at; });
-  if (!m) return std::nullopt;
+  if (!m || m->bytes == 0) return std::nullopt;  // no count, or the mapping not listed: unknown
   return std::min(1.0, double(m->huge_bytes) / double(samples * kHugePage));
 }
 
