@@ -11,8 +11,8 @@
 
 namespace kvlm {
 
-PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory, bool populate)
-    : file_(path, populate && !in_memory), base_(file_.data()) {
+PackageFile::PackageFile(const std::filesystem::path& path, bool populate)
+    : file_(path, populate), base_(file_.data()) {
   const std::string where = path.string();
   const std::size_t size = file_.size();
   if (size < 16 || std::memcmp(file_.data(), package::kMagic.data(), 8) != 0)
@@ -33,13 +33,14 @@ PackageFile::PackageFile(const std::filesystem::path& path, bool in_memory, bool
       header_["data_offset"].get<std::uint64_t>() % package::kAlignment != 0)
     throw Error(where + ": package data_offset is invalid");
   data_offset_ = std::size_t(header_["data_offset"].get<std::uint64_t>());
-  if (in_memory) {
-    // pread, not memcpy from the mapping: the mapped pages would count in
-    // the resident set too and double the peak memory.
-    copy_.emplace(size);
-    ReadOnlyFile(path).read_prefix(copy_->data(), size);
-    base_ = copy_->data();
-  }
+}
+
+void PackageFile::copy_into_memory() {
+  // pread, not memcpy from the mapping: the mapped pages would count in the
+  // resident set too and double the peak memory.
+  copy_.emplace(file_.size());
+  ReadOnlyFile(file_.path()).read_prefix(copy_->data(), file_.size());
+  base_ = copy_->data();
 }
 
 Blob PackageFile::blob(const nlohmann::json& range, const std::string& what) const {

@@ -22,10 +22,12 @@ struct Blob {
 class PackageFile {
  public:
   // Maps the file and validates magic, version and header. Throws Error.
-  // in_memory: then reads the whole file into huge-page anonymous memory, so
-  // blobs point there (see WeightMemory for why). populate (mapped
-  // only): map every page up front (MappedFile), for the weights.
-  explicit PackageFile(const std::filesystem::path& path, bool in_memory = false, bool populate = false);
+  // populate: map every page up front (MappedFile), for the weights.
+  explicit PackageFile(const std::filesystem::path& path, bool populate = false);
+
+  // Reads the whole file into huge-page anonymous memory, so that blobs
+  // point there from now on (see WeightMemory for why). Throws Error.
+  void copy_into_memory();
 
   const nlohmann::json& header() const { return header_; }
   const std::filesystem::path& path() const { return file_.path(); }

@@ -42,8 +42,7 @@ void load_package(Model::Impl& impl, const std::filesystem::path& path, const Lo
   const bool copy = impl.options.weight_memory == WeightMemory::copied;
   // Mapped weights are all read by the first token: map them in one pass. A
   // copy is read only once the header has passed the checks below.
-  std::shared_ptr<const PackageFile> package =
-      std::make_shared<const PackageFile>(path, /*in_memory=*/false, /*populate=*/!copy);
+  const auto package = std::make_shared<PackageFile>(path, /*populate=*/!copy);
   const auto& header = package->header();
   const std::string where = path.string();
   impl.config = ModelConfig::parse(header["config"].dump(), where + " (config)");
@@ -56,7 +55,7 @@ void load_package(Model::Impl& impl, const std::filesystem::path& path, const Lo
     throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
                 std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
   impl.options.dtype = stored;
-  if (copy) package = std::make_shared<const PackageFile>(path, /*in_memory=*/true);
+  if (copy) package->copy_into_memory();
   impl.weights = load_package_weights(package, impl.config, stored);
 }
 
