@@ -37,20 +37,20 @@ float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c) {
 }
 
 namespace {
-// Where row r's group of column c lies in a q4 matrix (weights and scales).
-Q4BlockPlace q4_group_place(std::size_t rows, std::size_t cols, std::size_t r, std::size_t c) {
+// Where row r's group g lies in a q4 matrix (weights and scales).
+Q4BlockPlace q4_group_place(std::size_t rows, std::size_t cols, std::size_t r, std::size_t g) {
   Q4BlockPlace p = q4_block_place(rows / kQ4BlockRows, cols / kQ4Group, r / kQ4BlockRows);
-  p.data += c / kQ4Group * p.group_stride;
-  p.scales += c / kQ4Group * p.group_stride;
+  p.data += g * p.group_stride;
+  p.scales += g * p.group_stride;
   return p;
 }
 // Byte holding weight (r, c), and whether it is the high nibble.
 std::size_t q4_byte(std::size_t rows, std::size_t cols, std::size_t r, std::size_t c) {
-  return q4_group_place(rows, cols, r, c).data + (c % kQ4Group) / 8 * 64 + (r % kQ4BlockRows) * 4 + c % 4;
+  return q4_group_place(rows, cols, r, c / kQ4Group).data + (c % kQ4Group) / 8 * 64 + (r % kQ4BlockRows) * 4 + c % 4;
 }
 bool q4_high(std::size_t c) { return c % 8 >= 4; }
 std::size_t q4_scale_byte(std::size_t rows, std::size_t cols, std::size_t r, std::size_t g) {
-  return q4_group_place(rows, cols, r, g * kQ4Group).scales + (r % kQ4BlockRows) * 2;
+  return q4_group_place(rows, cols, r, g).scales + (r % kQ4BlockRows) * 2;
 }
 }  // namespace
 
