@@ -26,11 +26,12 @@ ReadOnlyFile::ReadOnlyFile(const std::filesystem::path& path) : path_(path) {
 
 ReadOnlyFile::~ReadOnlyFile() { ::close(fd_); }
 
-void ReadOnlyFile::read_prefix(void* dst, std::size_t n) const {
+void ReadOnlyFile::read_at(void* dst, std::size_t offset, std::size_t n) const {
   auto* out = static_cast<char*>(dst);
   std::size_t done = 0;
   while (done < n) {
-    const ::ssize_t got = ::pread(fd_, out + done, std::min<std::size_t>(n - done, std::size_t(1) << 30), ::off_t(done));
+    const ::ssize_t got =
+        ::pread(fd_, out + done, std::min<std::size_t>(n - done, std::size_t(1) << 30), ::off_t(offset + done));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0)
       throw Error("cannot read " + path_.string() + ": " + (got < 0 ? std::strerror(errno) : "unexpected end of file"));

@@ -18,7 +18,10 @@ class ReadOnlyFile {
   int fd() const { return fd_; }
   std::size_t size() const { return size_; }
   // Reads bytes [0, n) of the file into dst; throws Error on a short read.
-  void read_prefix(void* dst, std::size_t n) const;
+  void read_prefix(void* dst, std::size_t n) const { read_at(dst, 0, n); }
+  // Reads bytes [offset, offset + n) into dst; throws Error on a short read.
+  // Safe to call from several threads at once (pread).
+  void read_at(void* dst, std::size_t offset, std::size_t n) const;
 
  private:
   std::filesystem::path path_;

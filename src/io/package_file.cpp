@@ -1,7 +1,11 @@
 #include "io/package_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <string>
 
 #include "core/read_only_file.h"
 #include "io/json_file.h"
@@ -35,11 +39,28 @@ PackageFile::PackageFile(const std::filesystem::path& path, bool populate)
   data_offset_ = std::size_t(header_["data_offset"].get<std::uint64_t>());
 }
 
-void PackageFile::copy_into_memory() {
+void PackageFile::copy_into_memory(ThreadPool& pool) {
   // pread, not memcpy from the mapping: the mapped pages would count in the
   // resident set too and double the peak memory.
-  copy_.emplace(file_.size());
-  ReadOnlyFile(file_.path()).read_prefix(copy_->data(), file_.size());
+  // Several threads, because one thread's copy out of the page cache (and the
+  // clearing of each new huge page) is bound by that core, not the bus: a
+  // 2.4 GB f16 package takes 270 ms with one thread, 140 ms with two (this VM).
+  const std::size_t size = file_.size();
+  copy_.emplace(size);
+  const ReadOnlyFile file(file_.path());
+  constexpr std::size_t kChunk = std::size_t(32) << 20;
+  std::mutex failure_lock;
+  std::string failure;
+  pool.parallel_for((size + kChunk - 1) / kChunk, 1, [&](int, std::size_t begin, std::size_t end) {
+    const std::size_t from = begin * kChunk, to = std::min(size, end * kChunk);
+    try {
+      file.read_at(copy_->data() + from, from, to - from);
+    } catch (const std::exception& e) {  // a worker must not throw: keep the first error for the caller
+      const std::lock_guard lock(failure_lock);
+      if (failure.empty()) failure = e.what();
+    }
+  });
+  if (!failure.empty()) throw Error(failure);
   base_ = copy_->data();
 }
 

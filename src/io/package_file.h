@@ -11,6 +11,7 @@
 
 #include "core/large_buffer.h"
 #include "core/mapped_file.h"
+#include "core/thread_pool.h"
 
 namespace kvlm {
 
@@ -26,8 +27,9 @@ class PackageFile {
   explicit PackageFile(const std::filesystem::path& path, bool populate = false);
 
   // Reads the whole file into huge-page anonymous memory, so that blobs
-  // point there from now on (see WeightMemory for why). Throws Error.
-  void copy_into_memory();
+  // point there from now on (see WeightMemory for why), with the pool's
+  // threads reading a chunk each. Throws Error.
+  void copy_into_memory(ThreadPool& pool);
 
   const nlohmann::json& header() const { return header_; }
   const std::filesystem::path& path() const { return file_.path(); }

@@ -55,7 +55,7 @@ void load_package(Model::Impl& impl, const std::filesystem::path& path, const Lo
     throw Error(where + " holds " + std::string(dtype_name(stored)) + " weights; --dtype " +
                 std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
   impl.options.dtype = stored;
-  if (copy) package->copy_into_memory();
+  if (copy) package->copy_into_memory(*impl.pool);
   impl.weights = load_package_weights(package, impl.config, stored);
 }
 
