@@ -24,15 +24,19 @@ template <class W, class X = float>
 using MatmulFn = void (*)(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, std::size_t in,
                           std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
 
-// Attention over one KV head's cache rows (keys / values: [n][d] of E, f16
-// or f32): scores[p] = scale * (q . keys[p]) for p in [0, n).
+// Attention for the `heads` query heads that share one KV head (a GQA group;
+// q: [heads][d]) over that KV head's cache rows (keys / values: [n][d] of E,
+// f16 or f32): scores[h * scores_stride + p] = scale * (q[h] . keys[p]) for
+// h in [0, heads), p in [0, n).
 template <class E>
-using AttentionScoresFn = void (*)(const float* q, const E* keys, std::size_t d, std::size_t n, float scale,
-                                   float* scores);
+using AttentionScoresFn = void (*)(const float* q, std::size_t heads, const E* keys, std::size_t d, std::size_t n,
+                                   float scale, float* scores, std::size_t scores_stride);
 
-// out[i] = sum over p in [0, n), in order, of probs[p] * values[p][i].
+// out[h][i] = sum over p in [0, n), in order, of probs[h * probs_stride + p] *
+// values[p][i], for h in [0, heads) (out: [heads][d]).
 template <class E>
-using AttentionValuesFn = void (*)(const float* probs, const E* values, std::size_t d, std::size_t n, float* out);
+using AttentionValuesFn = void (*)(const float* probs, std::size_t probs_stride, std::size_t heads, const E* values,
+                                   std::size_t d, std::size_t n, float* out);
 
 // dst[i] = src[i] converted between element types (round to nearest even).
 using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);

@@ -41,6 +41,24 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u))));
   }
   static float sum(reg a) { return _mm512_reduce_add_ps(a); }
+  // Sixteen horizontal sums at once: lane 4j + k of the result is sum(a[4k + j]),
+  // added in the same tree as _mm512_reduce_add_ps (halves, then 128-bit
+  // blocks, then lanes k and k + 2, then the last pair), so bit for bit.
+  // 15 adds and 30 shuffles instead of 16 x (4 adds and 4 shuffles + extracts).
+  static reg sum_each(const reg (&a)[16]) {
+    reg halves[8], blocks[4], pairs[2];
+    for (int i = 0; i < 8; ++i)
+      halves[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int i = 0; i < 4; ++i)
+      blocks[i] = _mm512_add_ps(_mm512_shuffle_f32x4(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm512_shuffle_f32x4(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int i = 0; i < 2; ++i)
+      pairs[i] = _mm512_add_ps(_mm512_shuffle_ps(blocks[2 * i], blocks[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm512_shuffle_ps(blocks[2 * i], blocks[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_ps(_mm512_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  }
   static float reduce_max(reg a) { return _mm512_reduce_max_ps(a); }
   static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
   static void store(f16_t* p, reg a) {

@@ -164,54 +164,117 @@ void matmul(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, st
     for_each_tile<V::tile_rows, V::tile_tokens>(tokens, row_begin, row_end, tile);
 }
 
-// P positions at a time: independent sums in flight instead of one
+// Attention kernels take the query heads that share one KV head (a GQA
+// group) together, so each cache row is loaded (and converted from f16) once
+// for all of them rather than once per head. Register budget: 32 vector
+// registers with AVX-512, 16 otherwise.
+template <class V>
+constexpr int kAttentionPositions = V::width >= 16 ? 4 : 2;  // scores: positions per tile
+template <class V>
+constexpr std::size_t kAttentionValueRegs = V::width >= 16 ? 4 : 2;  // values: output vectors per head
+constexpr std::size_t kAttentionHeads = 4;                                  // heads per tile (both)
+
+// H heads x P positions at a time: independent sums in flight instead of one
 // horizontal reduction stalling the next position. Each score is reduced the
-// same way whatever P, so prefill and decode agree bit for bit.
-template <class V, int P, class E>
-inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, float scale, float* scores) {
-  typename V::reg acc[P];
-  for (int p = 0; p < P; ++p) acc[p] = V::zero();
+// same way whatever H and P, so prefill and decode agree bit for bit.
+template <class V, int H, int P, class E>
+inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, float scale, float* scores,
+                                  std::size_t scores_stride) {
+  typename V::reg acc[H][P];
+  for (int h = 0; h < H; ++h)
+    for (int p = 0; p < P; ++p) acc[h][p] = V::zero();
   std::size_t i = 0;
   for (; i + V::width <= d; i += V::width) {
-    const typename V::reg qv = V::load(q + i);
-    for (int p = 0; p < P; ++p) acc[p] = V::fmadd(qv, V::load(keys + std::size_t(p) * d + i), acc[p]);
+    typename V::reg qv[H];
+    for (int h = 0; h < H; ++h) qv[h] = V::load(q + std::size_t(h) * d + i);
+    for (int p = 0; p < P; ++p) {
+      const typename V::reg kv = V::load(keys + std::size_t(p) * d + i);
+      for (int h = 0; h < H; ++h) acc[h][p] = V::fmadd(qv[h], kv, acc[h][p]);
+    }
   }
-  for (int p = 0; p < P; ++p) {
-    float tail = 0.0f;
-    for (std::size_t k = i; k < d; ++k) tail += q[k] * to_f32(keys[std::size_t(p) * d + k]);
-    scores[p] = (V::sum(acc[p]) + tail) * scale;
+  // Head dims that are not a multiple of the vector width end in a scalar
+  // tail; explicit fmas, so that no tile shape's tail is contracted or
+  // vectorised differently from another's.
+  float tails[H][P] = {};
+  for (int h = 0; h < H; ++h)
+    for (int p = 0; p < P; ++p)
+      for (std::size_t k = i; k < d; ++k)
+        tails[h][p] = std::fma(q[std::size_t(h) * d + k], to_f32(keys[std::size_t(p) * d + k]), tails[h][p]);
+  if constexpr (H == 4 && P == 4 && requires(const typename V::reg(&r)[16]) { V::sum_each(r); }) {
+    typename V::reg by_position[16];  // [p][h], which sum_each turns into lanes [h][p]
+    for (int h = 0; h < H; ++h)
+      for (int p = 0; p < P; ++p) by_position[p * H + h] = acc[h][p];
+    float out[16];
+    V::store(out, V::mul(V::add(V::sum_each(by_position), V::load(&tails[0][0])), V::broadcast(scale)));
+    for (int h = 0; h < H; ++h)
+      for (int p = 0; p < P; ++p) scores[std::size_t(h) * scores_stride + std::size_t(p)] = out[h * P + p];
+  } else {
+    for (int h = 0; h < H; ++h)
+      for (int p = 0; p < P; ++p)
+        scores[std::size_t(h) * scores_stride + std::size_t(p)] = (V::sum(acc[h][p]) + tails[h][p]) * scale;
   }
 }
 
-template <class V, class E>
-void attention_scores(const float* q, const E* keys, std::size_t d, std::size_t n, float scale, float* scores) {
+template <class V, int H, class E>
+void attention_scores_heads(const float* q, const E* keys, std::size_t d, std::size_t n, float scale, float* scores,
+                            std::size_t scores_stride) {
+  constexpr int P = kAttentionPositions<V>;
   std::size_t p = 0;
-  for (; p + 4 <= n; p += 4) attention_scores_tile<V, 4>(q, keys + p * d, d, scale, scores + p);
-  for (; p < n; ++p) attention_scores_tile<V, 1>(q, keys + p * d, d, scale, scores + p);
+  for (; p + P <= n; p += P) attention_scores_tile<V, H, P>(q, keys + p * d, d, scale, scores + p, scores_stride);
+  for (; p < n; ++p) attention_scores_tile<V, H, 1>(q, keys + p * d, d, scale, scores + p, scores_stride);
 }
 
-// The output slice stays in registers across all positions (up to 4 vectors
-// of it at a time) instead of a load and store per position.
 template <class V, class E>
-void attention_values(const float* probs, const E* values, std::size_t d, std::size_t n, float* out) {
-  constexpr std::size_t kRegs = 4;
+void attention_scores(const float* q, std::size_t heads, const E* keys, std::size_t d, std::size_t n, float scale,
+                      float* scores, std::size_t scores_stride) {
+  std::size_t h = 0;
+  for (; h + kAttentionHeads <= heads; h += kAttentionHeads)
+    attention_scores_heads<V, kAttentionHeads>(q + h * d, keys, d, n, scale, scores + h * scores_stride,
+                                               scores_stride);
+  for (; h < heads; ++h) attention_scores_heads<V, 1>(q + h * d, keys, d, n, scale, scores + h * scores_stride, 0);
+}
+
+// The output slices stay in registers across all positions (up to
+// kAttentionValueRegs vectors per head at a time) instead of a load and
+// store per position.
+template <class V, int H, class E>
+void attention_values_heads(const float* probs, std::size_t probs_stride, const E* values, std::size_t d,
+                            std::size_t n, float* out) {
+  constexpr std::size_t kRegs = kAttentionValueRegs<V>;
   std::size_t i = 0;
   for (; i + V::width <= d;) {
     const std::size_t regs = std::min(kRegs, (d - i) / V::width);
-    typename V::reg acc[kRegs];
-    for (std::size_t r = 0; r < kRegs; ++r) acc[r] = V::zero();
+    typename V::reg acc[H][kRegs];
+    for (int h = 0; h < H; ++h)
+      for (std::size_t r = 0; r < kRegs; ++r) acc[h][r] = V::zero();
     for (std::size_t p = 0; p < n; ++p) {
-      const typename V::reg pb = V::broadcast(probs[p]);
-      for (std::size_t r = 0; r < regs; ++r) acc[r] = V::fmadd(pb, V::load(values + p * d + i + r * V::width), acc[r]);
+      typename V::reg pb[H];
+      for (int h = 0; h < H; ++h) pb[h] = V::broadcast(probs[std::size_t(h) * probs_stride + p]);
+      for (std::size_t r = 0; r < regs; ++r) {
+        const typename V::reg vv = V::load(values + p * d + i + r * V::width);
+        for (int h = 0; h < H; ++h) acc[h][r] = V::fmadd(pb[h], vv, acc[h][r]);
+      }
     }
-    for (std::size_t r = 0; r < regs; ++r) V::store(out + i + r * V::width, acc[r]);
+    for (int h = 0; h < H; ++h)
+      for (std::size_t r = 0; r < regs; ++r) V::store(out + std::size_t(h) * d + i + r * V::width, acc[h][r]);
     i += regs * V::width;
   }
-  for (; i < d; ++i) {
-    float acc = 0.0f;
-    for (std::size_t p = 0; p < n; ++p) acc += probs[p] * to_f32(values[p * d + i]);
-    out[i] = acc;
-  }
+  for (; i < d; ++i)
+    for (int h = 0; h < H; ++h) {
+      float acc = 0.0f;
+      for (std::size_t p = 0; p < n; ++p)  // explicit fma: see attention_scores_tile
+        acc = std::fma(probs[std::size_t(h) * probs_stride + p], to_f32(values[p * d + i]), acc);
+      out[std::size_t(h) * d + i] = acc;
+    }
+}
+
+template <class V, class E>
+void attention_values(const float* probs, std::size_t probs_stride, std::size_t heads, const E* values, std::size_t d,
+                      std::size_t n, float* out) {
+  std::size_t h = 0;
+  for (; h + kAttentionHeads <= heads; h += kAttentionHeads)
+    attention_values_heads<V, kAttentionHeads>(probs + h * probs_stride, probs_stride, values, d, n, out + h * d);
+  for (; h < heads; ++h) attention_values_heads<V, 1>(probs + h * probs_stride, 0, values, d, n, out + h * d);
 }
 
 // Cephes' expf: e^x = 2^n x e^r with n = round(x / ln 2) and r = x - n ln 2

@@ -10,7 +10,7 @@ namespace kvlm {
 
 struct State::Scratch {
   std::vector<float> x, xn, q, k, v, attn, gate, up, logits_in;
-  std::vector<float> scores;  // [threads][max_ctx]
+  std::vector<float> scores;  // [threads][heads / kv_heads][max_ctx]
   std::vector<float> rope_cos, rope_sin;  // [tokens][head_dim / 2]
 
   static void ensure(std::vector<float>& buf, std::size_t n) {

@@ -216,16 +216,19 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
   const float scale = 1.0f / std::sqrt(float(s.head_dim));
   // Work: q.k and p.v over every visible position of every (token, head).
   const std::size_t work = s.tokens * s.heads * (s.first_pos + s.tokens) * s.head_dim * 2;
-  ctx.pool.parallel_for(s.tokens * s.heads, 1, [&](int thread, std::size_t begin, std::size_t end) {
-    float* scores = scratch + std::size_t(thread) * s.max_ctx;
+  // One job per (token, KV head): its group of query heads, which are
+  // adjacent in q and out, read the KV head's cache rows once.
+  ctx.pool.parallel_for(s.tokens * s.kv_heads, 1, [&](int thread, std::size_t begin, std::size_t end) {
+    float* scores = scratch + std::size_t(thread) * group * s.max_ctx;  // [group][max_ctx]
     for (std::size_t job = begin; job < end; ++job) {
-      const std::size_t t = job / s.heads, h = job % s.heads;
+      const std::size_t t = job / s.kv_heads, g = job % s.kv_heads;
       const std::size_t visible = s.first_pos + t + 1;  // causal: positions [0, first_pos + t]
-      const E* k = keys + (h / group) * s.max_ctx * s.head_dim;
-      const E* v = values + (h / group) * s.max_ctx * s.head_dim;
-      scores_fn(q + job * s.head_dim, k, s.head_dim, visible, scale, scores);
-      ctx.kernels.softmax(scores, visible);
-      values_fn(scores, v, s.head_dim, visible, out + job * s.head_dim);
+      const std::size_t first_head = (t * s.heads + g * group) * s.head_dim;
+      const E* k = keys + g * s.max_ctx * s.head_dim;
+      const E* v = values + g * s.max_ctx * s.head_dim;
+      scores_fn(q + first_head, group, k, s.head_dim, visible, scale, scores, s.max_ctx);
+      for (std::size_t h = 0; h < group; ++h) ctx.kernels.softmax(scores + h * s.max_ctx, visible);
+      values_fn(scores, s.max_ctx, group, v, s.head_dim, visible, out + first_head);
     }
   }, work);
 }

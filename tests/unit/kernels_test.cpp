@@ -88,26 +88,44 @@ TEST_P(KernelTest, MatmulIsIndependentOfBatchAndRowRange) {
 
 // Scores and the weighted value sum of attention, over f32 and f16 cache rows,
 // against double sums; head dims cover full vectors, partial register groups
-// and scalar tails, positions cover the 4-wide tiles and remainders.
+// and scalar tails, positions cover the position tiles and remainders, and
+// groups of 1-6 query heads cover the 4-head tiles and single heads (Llama
+// 3.2 1B has 4 per KV head, Qwen 2.5 1.5B 6). Each head of a group must give
+// the bits it gives alone (prefill and decode group tokens differently).
 template <class E>
 void check_attention_kernels(const KernelTable& k) {
+  const auto scores_fn = k.attention_scores(static_cast<const E*>(nullptr));
+  const auto values_fn = k.attention_values(static_cast<const E*>(nullptr));
   for (const std::size_t d : {1u, 8u, 15u, 16u, 64u, 67u, 128u}) {
     for (const std::size_t n : {1u, 3u, 4u, 9u}) {
-      const auto q = random_floats(d, 5);
-      const auto keys = convert<E>(random_floats(n * d, 6)), values = convert<E>(random_floats(n * d, 7));
-      const auto probs = random_floats(n, 8);
-      std::vector<float> scores(n), out(d);
-      k.attention_scores(static_cast<const E*>(nullptr))(q.data(), keys.data(), d, n, 0.25f, scores.data());
-      k.attention_values(static_cast<const E*>(nullptr))(probs.data(), values.data(), d, n, out.data());
-      for (std::size_t p = 0; p < n; ++p) {
-        double ref = 0;
-        for (std::size_t i = 0; i < d; ++i) ref += double(q[i]) * to_f32(keys[p * d + i]);
-        EXPECT_NEAR(scores[p], 0.25 * ref, 1e-5) << "d=" << d << " n=" << n << " p=" << p;
-      }
-      for (std::size_t i = 0; i < d; ++i) {
-        double ref = 0;
-        for (std::size_t p = 0; p < n; ++p) ref += double(probs[p]) * to_f32(values[p * d + i]);
-        EXPECT_NEAR(out[i], ref, 1e-5) << "d=" << d << " n=" << n << " i=" << i;
+      for (const std::size_t heads : {1u, 2u, 4u, 5u, 6u}) {
+        const std::size_t stride = n + 3;  // score rows are max_ctx apart, not n
+        const auto q = random_floats(heads * d, 5);
+        const auto keys = convert<E>(random_floats(n * d, 6)), values = convert<E>(random_floats(n * d, 7));
+        const auto probs = random_floats(heads * stride, 8);
+        std::vector<float> scores(heads * stride, -1.0f), out(heads * d);
+        scores_fn(q.data(), heads, keys.data(), d, n, 0.25f, scores.data(), stride);
+        values_fn(probs.data(), stride, heads, values.data(), d, n, out.data());
+        const std::string where = "d=" + std::to_string(d) + " n=" + std::to_string(n) + " heads=" +
+                                  std::to_string(heads);
+        for (std::size_t h = 0; h < heads; ++h) {
+          for (std::size_t p = 0; p < n; ++p) {
+            double ref = 0;
+            for (std::size_t i = 0; i < d; ++i) ref += double(q[h * d + i]) * to_f32(keys[p * d + i]);
+            EXPECT_NEAR(scores[h * stride + p], 0.25 * ref, 1e-5) << where << " h=" << h << " p=" << p;
+          }
+          for (std::size_t p = n; p < stride; ++p) EXPECT_EQ(scores[h * stride + p], -1.0f) << where << " wrote past n";
+          for (std::size_t i = 0; i < d; ++i) {
+            double ref = 0;
+            for (std::size_t p = 0; p < n; ++p) ref += double(probs[h * stride + p]) * to_f32(values[p * d + i]);
+            EXPECT_NEAR(out[h * d + i], ref, 1e-5) << where << " h=" << h << " i=" << i;
+          }
+          std::vector<float> alone_scores(n), alone_out(d);
+          scores_fn(q.data() + h * d, 1, keys.data(), d, n, 0.25f, alone_scores.data(), n);
+          values_fn(probs.data() + h * stride, stride, 1, values.data(), d, n, alone_out.data());
+          for (std::size_t p = 0; p < n; ++p) EXPECT_EQ(scores[h * stride + p], alone_scores[p]) << where << " h=" << h;
+          for (std::size_t i = 0; i < d; ++i) EXPECT_EQ(out[h * d + i], alone_out[i]) << where << " h=" << h;
+        }
       }
     }
   }
