@@ -48,6 +48,21 @@ struct Avx2 {
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
   }
+  // Eight horizontal sums at once: the sum of a[m] lands in lane
+  // sum_each_lane(m), added in the same tree as sum() (128-bit
+  // halves, then lanes k and k + 2, then the last pair), so bit for bit.
+  static constexpr int sum_each_lane(int m) { return 4 * (m % 2) + m / 2; }
+  static reg sum_each(const reg (&a)[8]) {
+    reg halves[4], pairs[2];
+    for (int i = 0; i < 4; ++i)
+      halves[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
+                                _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
+    for (int i = 0; i < 2; ++i)
+      pairs[i] = _mm256_add_ps(_mm256_shuffle_ps(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                               _mm256_shuffle_ps(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm256_add_ps(_mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
+  }
   static float reduce_max(reg a) {
     const __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     const __m128 t = _mm_max_ps(s, _mm_movehl_ps(s, s));

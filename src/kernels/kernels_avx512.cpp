@@ -41,10 +41,12 @@ struct Avx512 {
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u))));
   }
   static float sum(reg a) { return _mm512_reduce_add_ps(a); }
-  // Sixteen horizontal sums at once: lane 4j + k of the result is sum(a[4k + j]),
-  // added in the same tree as _mm512_reduce_add_ps (halves, then 128-bit
-  // blocks, then lanes k and k + 2, then the last pair), so bit for bit.
-  // 15 adds and 30 shuffles instead of 16 x (4 adds and 4 shuffles + extracts).
+  // Sixteen horizontal sums at once: the sum of a[m] lands in lane
+  // sum_each_lane(m), added in the same tree as
+  // _mm512_reduce_add_ps (halves, then 128-bit blocks, then lanes k and
+  // k + 2, then the last pair), so bit for bit. 15 adds and 30 shuffles
+  // instead of 16 x (4 adds, 3 shuffles and 2 extracts).
+  static constexpr int sum_each_lane(int m) { return 4 * (m % 4) + m / 4; }
   static reg sum_each(const reg (&a)[16]) {
     reg halves[8], blocks[4], pairs[2];
     for (int i = 0; i < 8; ++i)

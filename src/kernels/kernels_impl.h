@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/kernels.h"
 
@@ -193,25 +194,37 @@ inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, 
     }
   }
   // Head dims that are not a multiple of the vector width end in a scalar
-  // tail; explicit fmas, so that no tile shape's tail is contracted or
-  // vectorised differently from another's.
+  // tail, computed after the horizontal sums so that the accumulators need
+  // not survive it; explicit fmas, so that no tile shape's tail is
+  // contracted or vectorised differently from another's.
   float tails[H][P] = {};
-  for (int h = 0; h < H; ++h)
-    for (int p = 0; p < P; ++p)
-      for (std::size_t k = i; k < d; ++k)
-        tails[h][p] = std::fma(q[std::size_t(h) * d + k], to_f32(keys[std::size_t(p) * d + k]), tails[h][p]);
-  if constexpr (H == 4 && P == 4 && requires(const typename V::reg(&r)[16]) { V::sum_each(r); }) {
-    typename V::reg by_position[16];  // [p][h], which sum_each turns into lanes [h][p]
-    for (int h = 0; h < H; ++h)
-      for (int p = 0; p < P; ++p) by_position[p * H + h] = acc[h][p];
-    float out[16];
-    V::store(out, V::mul(V::add(V::sum_each(by_position), V::load(&tails[0][0])), V::broadcast(scale)));
-    for (int h = 0; h < H; ++h)
-      for (int p = 0; p < P; ++p) scores[std::size_t(h) * scores_stride + std::size_t(p)] = out[h * P + p];
-  } else {
+  auto add_tails = [&] {
+    if (i == d) return;
     for (int h = 0; h < H; ++h)
       for (int p = 0; p < P; ++p)
-        scores[std::size_t(h) * scores_stride + std::size_t(p)] = (V::sum(acc[h][p]) + tails[h][p]) * scale;
+        for (std::size_t k = i; k < d; ++k)
+          tails[h][p] = std::fma(q[std::size_t(h) * d + k], to_f32(keys[std::size_t(p) * d + k]), tails[h][p]);
+  };
+  constexpr int kSums = H * P;
+  if constexpr (kSums == int(V::width) && requires(const typename V::reg(&r)[kSums]) { V::sum_each(r); }) {
+    // Input m of sum_each lands in lane sum_each_lane(m): ordered so that
+    // lane h * P + p is score [h][p].
+    const auto sums = [&]<int... M>(std::integer_sequence<int, M...>) {
+      const typename V::reg inputs[] = {acc[V::sum_each_lane(M) / P][V::sum_each_lane(M) % P]...};
+      return V::sum_each(inputs);
+    }(std::make_integer_sequence<int, kSums>());
+    add_tails();
+    float out[kSums];
+    V::store(out, V::mul(V::add(sums, V::load(&tails[0][0])), V::broadcast(scale)));
+    for (int h = 0; h < H; ++h) std::memcpy(scores + std::size_t(h) * scores_stride, out + h * P, sizeof(float) * P);
+  } else {
+    float sums[H][P];
+    for (int h = 0; h < H; ++h)
+      for (int p = 0; p < P; ++p) sums[h][p] = V::sum(acc[h][p]);
+    add_tails();
+    for (int h = 0; h < H; ++h)
+      for (int p = 0; p < P; ++p)
+        scores[std::size_t(h) * scores_stride + std::size_t(p)] = (sums[h][p] + tails[h][p]) * scale;
   }
 }
 
