@@ -247,31 +247,35 @@ void attention_scores(const float* q, std::size_t heads, const E* keys, std::siz
   for (; h < heads; ++h) attention_scores_heads<V, 1>(q + h * d, keys, d, n, scale, scores + h * scores_stride, 0);
 }
 
-// The output slices stay in registers across all positions (up to
-// kAttentionValueRegs vectors per head at a time) instead of a load and
-// store per position.
+// Output vectors [i, i + R * width) of H heads stay in registers across all
+// positions instead of a load and store per position (R is a compile-time
+// count, so they are registers indeed).
+template <class V, int H, int R, class E>
+inline void attention_values_chunk(const float* probs, std::size_t probs_stride, const E* values, std::size_t d,
+                                   std::size_t n, std::size_t i, float* out) {
+  typename V::reg acc[H][R];
+  for (int h = 0; h < H; ++h)
+    for (int r = 0; r < R; ++r) acc[h][r] = V::zero();
+  for (std::size_t p = 0; p < n; ++p) {
+    typename V::reg pb[H];
+    for (int h = 0; h < H; ++h) pb[h] = V::broadcast(probs[std::size_t(h) * probs_stride + p]);
+    for (int r = 0; r < R; ++r) {
+      const typename V::reg vv = V::load(values + p * d + i + std::size_t(r) * V::width);
+      for (int h = 0; h < H; ++h) acc[h][r] = V::fmadd(pb[h], vv, acc[h][r]);
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int r = 0; r < R; ++r) V::store(out + std::size_t(h) * d + i + std::size_t(r) * V::width, acc[h][r]);
+}
+
 template <class V, int H, class E>
 void attention_values_heads(const float* probs, std::size_t probs_stride, const E* values, std::size_t d,
                             std::size_t n, float* out) {
   constexpr std::size_t kRegs = kAttentionValueRegs<V>;
   std::size_t i = 0;
-  for (; i + V::width <= d;) {
-    const std::size_t regs = std::min(kRegs, (d - i) / V::width);
-    typename V::reg acc[H][kRegs];
-    for (int h = 0; h < H; ++h)
-      for (std::size_t r = 0; r < kRegs; ++r) acc[h][r] = V::zero();
-    for (std::size_t p = 0; p < n; ++p) {
-      typename V::reg pb[H];
-      for (int h = 0; h < H; ++h) pb[h] = V::broadcast(probs[std::size_t(h) * probs_stride + p]);
-      for (std::size_t r = 0; r < regs; ++r) {
-        const typename V::reg vv = V::load(values + p * d + i + r * V::width);
-        for (int h = 0; h < H; ++h) acc[h][r] = V::fmadd(pb[h], vv, acc[h][r]);
-      }
-    }
-    for (int h = 0; h < H; ++h)
-      for (std::size_t r = 0; r < regs; ++r) V::store(out + std::size_t(h) * d + i + r * V::width, acc[h][r]);
-    i += regs * V::width;
-  }
+  for (; i + kRegs * V::width <= d; i += kRegs * V::width)
+    attention_values_chunk<V, H, int(kRegs)>(probs, probs_stride, values, d, n, i, out);
+  for (; i + V::width <= d; i += V::width) attention_values_chunk<V, H, 1>(probs, probs_stride, values, d, n, i, out);
   for (; i < d; ++i)
     for (int h = 0; h < H; ++h) {
       float acc = 0.0f;
