@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "bench_pool.h"
 #include "core/cpu_features.h"
 #include "core/half.h"
-#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 
@@ -22,13 +22,8 @@ namespace {
 
 constexpr std::size_t kHeads = 32, kKvHeads = 8, kHeadDim = 64, kMaxCtx = 512;
 
-ThreadPool& attention_pool(int threads) {
-  static ThreadPool one(1), two(2);
-  return threads == 1 ? one : two;
-}
-
 void bench_attention(benchmark::State& state, int threads, std::size_t tokens, std::size_t first_pos) {
-  const ops::Context ctx{kernels_for(selected_isa()), attention_pool(threads)};
+  const ops::Context ctx{kernels_for(selected_isa()), bench_pool(threads)};
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<f16_t> keys(kKvHeads * kMaxCtx * kHeadDim), values(keys.size());

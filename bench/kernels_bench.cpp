@@ -18,10 +18,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench_pool.h"
 #include "core/cpu_features.h"
 #include "core/half.h"
 #include "core/large_buffer.h"
-#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "ops/ops.h"
 #include "quant/quant_formats.h"
@@ -193,13 +193,8 @@ void bench_kernel(benchmark::State& state, Isa isa, const Format* f, const Shape
   report(state, *s, w[0].view);
 }
 
-ThreadPool& pool_of(int threads) {
-  static ThreadPool one(1), two(2);
-  return threads == 1 ? one : two;
-}
-
 void bench_ops(benchmark::State& state, int threads, const Format* f, const Shape* s) {
-  const ops::Context ctx{kernels_for(selected_isa()), pool_of(threads)};
+  const ops::Context ctx{kernels_for(selected_isa()), bench_pool(threads)};
   const auto& w = weights_for(*f, s->rows, s->in);
   const std::vector<float> x = random_floats(s->tokens * s->in, 11);
   std::vector<float> y(s->tokens * s->rows);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/read_only_file.h"
+#include "core/thread_pool.h"
 #include "io/json_file.h"
 #include "io/package_format.h"
 #include "kvlm/error.h"
@@ -48,19 +49,21 @@ void PackageFile::copy_into_memory(ThreadPool& pool) {
   const std::size_t size = file_.size();
   copy_.emplace(size);
   const ReadOnlyFile file(file_.path());
-  constexpr std::size_t kChunk = std::size_t(32) << 20;
   std::mutex failure_lock;
-  std::string failure;
-  pool.parallel_for((size + kChunk - 1) / kChunk, 1, [&](int, std::size_t begin, std::size_t end) {
-    const std::size_t from = begin * kChunk, to = std::min(size, end * kChunk);
+  std::exception_ptr failure;
+  pool.parallel_for((size + kCopyChunkBytes - 1) / kCopyChunkBytes, 1, [&](int, std::size_t begin, std::size_t end) {
+    const std::size_t from = begin * kCopyChunkBytes, to = std::min(size, end * kCopyChunkBytes);
     try {
       file.read_at(copy_->data() + from, from, to - from);
-    } catch (const std::exception& e) {  // a worker must not throw: keep the first error for the caller
+    } catch (...) {  // a pool task must not throw: keep the first error for the caller
       const std::lock_guard lock(failure_lock);
-      if (failure.empty()) failure = e.what();
+      if (!failure) failure = std::current_exception();
     }
   });
-  if (!failure.empty()) throw Error(failure);
+  if (failure) {
+    copy_.reset();
+    std::rethrow_exception(failure);
+  }
   base_ = copy_->data();
 }
 

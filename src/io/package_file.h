@@ -11,9 +11,10 @@
 
 #include "core/large_buffer.h"
 #include "core/mapped_file.h"
-#include "core/thread_pool.h"
 
 namespace kvlm {
+
+class ThreadPool;
 
 struct Blob {
   const std::byte* data = nullptr;
@@ -28,8 +29,10 @@ class PackageFile {
 
   // Reads the whole file into huge-page anonymous memory, so that blobs
   // point there from now on (see WeightMemory for why), with the pool's
-  // threads reading a chunk each. Throws Error.
+  // threads claiming kCopyChunkBytes chunks of it. Throws Error (and blobs
+  // still point into the mapping).
   void copy_into_memory(ThreadPool& pool);
+  static constexpr std::size_t kCopyChunkBytes = std::size_t(32) << 20;
 
   const nlohmann::json& header() const { return header_; }
   const std::filesystem::path& path() const { return file_.path(); }

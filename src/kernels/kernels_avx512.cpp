@@ -40,12 +40,19 @@ struct Avx512 {
     const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(int(0xffff0000u))));
   }
-  static float sum(reg a) { return _mm512_reduce_add_ps(a); }
+  // The tree GCC's _mm512_reduce_add_ps adds in (256-bit halves, 128-bit
+  // halves, lanes k and k + 2, the last pair), spelled out so that the bits
+  // do not depend on the compiler's reduction: sum_each must match them.
+  static float sum(reg a) {
+    const __m256 halves = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    const __m128 blocks = _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
+    const __m128 pairs = _mm_add_ps(blocks, _mm_movehl_ps(blocks, blocks));
+    return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehdup_ps(pairs)));
+  }
   // Sixteen horizontal sums at once: the sum of a[m] lands in lane
-  // sum_each_lane(m), added in the same tree as
-  // _mm512_reduce_add_ps (halves, then 128-bit blocks, then lanes k and
-  // k + 2, then the last pair), so bit for bit. 15 adds and 30 shuffles
-  // instead of 16 x (4 adds, 3 shuffles and 2 extracts).
+  // sum_each_lane(m), added in the same tree as sum() (halves, then
+  // 128-bit blocks, then lanes k and k + 2, then the last pair), so bit for
+  // bit. 15 adds and 30 shuffles instead of 16 x (4 adds and 4 shuffles).
   static constexpr int sum_each_lane(int m) { return 4 * (m % 4) + m / 4; }
   static reg sum_each(const reg (&a)[16]) {
     reg halves[8], blocks[4], pairs[2];

@@ -167,17 +167,26 @@ void matmul(const X* x, std::size_t x_stride, std::size_t tokens, const W* w, st
 
 // Attention kernels take the query heads that share one KV head (a GQA
 // group) together, so each cache row is loaded (and converted from f16) once
-// for all of them rather than once per head. Register budget: 32 vector
-// registers with AVX-512, 16 otherwise.
-template <class V>
-constexpr int kAttentionPositions = V::width >= 16 ? 4 : 2;  // scores: positions per tile
-template <class V>
-constexpr std::size_t kAttentionValueRegs = V::width >= 16 ? 4 : 2;  // values: output vectors per head
-constexpr std::size_t kAttentionHeads = 4;                                  // heads per tile (both)
+// for all of them rather than once per head: tiles of 4, 2 or 1 heads (a
+// group of 6 is 4 + 2). Register budget: 32 vector registers with AVX-512,
+// 16 otherwise.
+//
+// Scores: a tile is H heads x width / H positions, whose width horizontal
+// sums are one V::sum_each where the ISA has it.
+template <class V, int H>
+constexpr int kAttentionPositions = int(V::width) / H;
+// Values: output vectors per head kept in registers across positions.
+template <class V, int H>
+constexpr int kAttentionValueRegs = V::width >= 16 || H < 4 ? 4 : 2;
+
+template <class V, int H>
+concept HasSumEach = H * kAttentionPositions<V, H> == int(V::width) &&
+                     requires(const typename V::reg (&r)[V::width]) { V::sum_each(r); };
 
 // H heads x P positions at a time: independent sums in flight instead of one
 // horizontal reduction stalling the next position. Each score is reduced the
-// same way whatever H and P, so prefill and decode agree bit for bit.
+// same way whatever H and P (sum_each adds in sum's tree), so prefill and
+// decode, and a head alone or in a group, agree bit for bit.
 template <class V, int H, int P, class E>
 inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, float scale, float* scores,
                                   std::size_t scores_stride) {
@@ -196,42 +205,41 @@ inline void attention_scores_tile(const float* q, const E* keys, std::size_t d, 
   // Head dims that are not a multiple of the vector width end in a scalar
   // tail, computed after the horizontal sums so that the accumulators need
   // not survive it; explicit fmas, so that no tile shape's tail is
-  // contracted or vectorised differently from another's.
-  float tails[H][P] = {};
+  // contracted or vectorised differently from another's. [h * P + p].
+  float tails[H * P] = {};
   auto add_tails = [&] {
     if (i == d) return;
     for (int h = 0; h < H; ++h)
       for (int p = 0; p < P; ++p)
         for (std::size_t k = i; k < d; ++k)
-          tails[h][p] = std::fma(q[std::size_t(h) * d + k], to_f32(keys[std::size_t(p) * d + k]), tails[h][p]);
+          tails[h * P + p] = std::fma(q[std::size_t(h) * d + k], to_f32(keys[std::size_t(p) * d + k]), tails[h * P + p]);
   };
-  constexpr int kSums = H * P;
-  if constexpr (kSums == int(V::width) && requires(const typename V::reg(&r)[kSums]) { V::sum_each(r); }) {
+  if constexpr (P == kAttentionPositions<V, H> && HasSumEach<V, H>) {
     // Input m of sum_each lands in lane sum_each_lane(m): ordered so that
     // lane h * P + p is score [h][p].
     const auto sums = [&]<int... M>(std::integer_sequence<int, M...>) {
       const typename V::reg inputs[] = {acc[V::sum_each_lane(M) / P][V::sum_each_lane(M) % P]...};
       return V::sum_each(inputs);
-    }(std::make_integer_sequence<int, kSums>());
+    }(std::make_integer_sequence<int, H * P>());
     add_tails();
-    float out[kSums];
-    V::store(out, V::mul(V::add(sums, V::load(&tails[0][0])), V::broadcast(scale)));
+    float out[H * P];
+    V::store(out, V::mul(V::add(sums, V::load(tails)), V::broadcast(scale)));
     for (int h = 0; h < H; ++h) std::memcpy(scores + std::size_t(h) * scores_stride, out + h * P, sizeof(float) * P);
   } else {
-    float sums[H][P];
+    float sums[H * P];
     for (int h = 0; h < H; ++h)
-      for (int p = 0; p < P; ++p) sums[h][p] = V::sum(acc[h][p]);
+      for (int p = 0; p < P; ++p) sums[h * P + p] = V::sum(acc[h][p]);
     add_tails();
     for (int h = 0; h < H; ++h)
       for (int p = 0; p < P; ++p)
-        scores[std::size_t(h) * scores_stride + std::size_t(p)] = (sums[h][p] + tails[h][p]) * scale;
+        scores[std::size_t(h) * scores_stride + std::size_t(p)] = (sums[h * P + p] + tails[h * P + p]) * scale;
   }
 }
 
 template <class V, int H, class E>
 void attention_scores_heads(const float* q, const E* keys, std::size_t d, std::size_t n, float scale, float* scores,
                             std::size_t scores_stride) {
-  constexpr int P = kAttentionPositions<V>;
+  constexpr int P = kAttentionPositions<V, H>;
   std::size_t p = 0;
   for (; p + P <= n; p += P) attention_scores_tile<V, H, P>(q, keys + p * d, d, scale, scores + p, scores_stride);
   for (; p < n; ++p) attention_scores_tile<V, H, 1>(q, keys + p * d, d, scale, scores + p, scores_stride);
@@ -241,10 +249,13 @@ template <class V, class E>
 void attention_scores(const float* q, std::size_t heads, const E* keys, std::size_t d, std::size_t n, float scale,
                       float* scores, std::size_t scores_stride) {
   std::size_t h = 0;
-  for (; h + kAttentionHeads <= heads; h += kAttentionHeads)
-    attention_scores_heads<V, kAttentionHeads>(q + h * d, keys, d, n, scale, scores + h * scores_stride,
-                                               scores_stride);
-  for (; h < heads; ++h) attention_scores_heads<V, 1>(q + h * d, keys, d, n, scale, scores + h * scores_stride, 0);
+  for (; h + 4 <= heads; h += 4)
+    attention_scores_heads<V, 4>(q + h * d, keys, d, n, scale, scores + h * scores_stride, scores_stride);
+  if (h + 2 <= heads) {
+    attention_scores_heads<V, 2>(q + h * d, keys, d, n, scale, scores + h * scores_stride, scores_stride);
+    h += 2;
+  }
+  if (h < heads) attention_scores_heads<V, 1>(q + h * d, keys, d, n, scale, scores + h * scores_stride, scores_stride);
 }
 
 // Output vectors [i, i + R * width) of H heads stay in registers across all
@@ -271,10 +282,10 @@ inline void attention_values_chunk(const float* probs, std::size_t probs_stride,
 template <class V, int H, class E>
 void attention_values_heads(const float* probs, std::size_t probs_stride, const E* values, std::size_t d,
                             std::size_t n, float* out) {
-  constexpr std::size_t kRegs = kAttentionValueRegs<V>;
+  constexpr int R = kAttentionValueRegs<V, H>;
   std::size_t i = 0;
-  for (; i + kRegs * V::width <= d; i += kRegs * V::width)
-    attention_values_chunk<V, H, int(kRegs)>(probs, probs_stride, values, d, n, i, out);
+  for (; i + R * V::width <= d; i += R * V::width)
+    attention_values_chunk<V, H, R>(probs, probs_stride, values, d, n, i, out);
   for (; i + V::width <= d; i += V::width) attention_values_chunk<V, H, 1>(probs, probs_stride, values, d, n, i, out);
   for (; i < d; ++i)
     for (int h = 0; h < H; ++h) {
@@ -289,9 +300,13 @@ template <class V, class E>
 void attention_values(const float* probs, std::size_t probs_stride, std::size_t heads, const E* values, std::size_t d,
                       std::size_t n, float* out) {
   std::size_t h = 0;
-  for (; h + kAttentionHeads <= heads; h += kAttentionHeads)
-    attention_values_heads<V, kAttentionHeads>(probs + h * probs_stride, probs_stride, values, d, n, out + h * d);
-  for (; h < heads; ++h) attention_values_heads<V, 1>(probs + h * probs_stride, 0, values, d, n, out + h * d);
+  for (; h + 4 <= heads; h += 4)
+    attention_values_heads<V, 4>(probs + h * probs_stride, probs_stride, values, d, n, out + h * d);
+  if (h + 2 <= heads) {
+    attention_values_heads<V, 2>(probs + h * probs_stride, probs_stride, values, d, n, out + h * d);
+    h += 2;
+  }
+  if (h < heads) attention_values_heads<V, 1>(probs + h * probs_stride, probs_stride, values, d, n, out + h * d);
 }
 
 // Cephes' expf: e^x = 2^n x e^r with n = round(x / ln 2) and r = x - n ln 2

@@ -1,5 +1,5 @@
 // The fast forward pass: ops over SIMD kernels, threads across weight rows
-// (matmuls) and across (token, head) pairs (attention).
+// (matmuls) and across (token, KV head) groups of query heads (attention).
 #include <algorithm>
 
 #include "model/model_impl.h"

@@ -34,10 +34,12 @@ constexpr const char* kTinyLlamaConfig = R"({
   "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": [2, 3], "torch_dtype": "float32"
 })";
 
+// Tiny Qwen2: q/k/v biases, and GQA 6:1 (12 heads over 2 KV heads of 16) as
+// Qwen 2.5 1.5B has, so attention's 4 + 2 head tiles run end to end.
 constexpr const char* kTinyQwen2Config = R"({
   "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
-  "hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 3,
-  "num_attention_heads": 4, "num_key_value_heads": 2,
+  "hidden_size": 192, "intermediate_size": 160, "num_hidden_layers": 3,
+  "num_attention_heads": 12, "num_key_value_heads": 2,
   "vocab_size": 512, "max_position_embeddings": 4096, "rms_norm_eps": 1e-6,
   "rope_theta": 1000000.0, "hidden_act": "silu", "tie_word_embeddings": true,
   "use_sliding_window": false, "sliding_window": 4096, "max_window_layers": 3,

@@ -216,19 +216,26 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
   const float scale = 1.0f / std::sqrt(float(s.head_dim));
   // Work: q.k and p.v over every visible position of every (token, head).
   const std::size_t work = s.tokens * s.heads * (s.first_pos + s.tokens) * s.head_dim * 2;
-  // One job per (token, KV head): its group of query heads, which are
-  // adjacent in q and out, read the KV head's cache rows once.
-  ctx.pool.parallel_for(s.tokens * s.kv_heads, 1, [&](int thread, std::size_t begin, std::size_t end) {
-    float* scores = scratch + std::size_t(thread) * group * s.max_ctx;  // [group][max_ctx]
+  // One job per (token, KV head): its group of query heads, adjacent in q
+  // and out, reads the KV head's cache rows once. With fewer (token, KV
+  // head) pairs than threads (decoding a model with few KV heads on many
+  // cores) each group is cut into slices of heads so that every thread has
+  // work; a head's result does not depend on its slice.
+  const std::size_t pairs = s.tokens * s.kv_heads, threads = std::size_t(ctx.pool.size());
+  const std::size_t slice_heads = pairs >= threads ? group : (group + threads / pairs - 1) / (threads / pairs);
+  const std::size_t slices = (group + slice_heads - 1) / slice_heads;
+  ctx.pool.parallel_for(pairs * slices, 1, [&](int thread, std::size_t begin, std::size_t end) {
+    float* scores = scratch + std::size_t(thread) * group * s.max_ctx;  // [slice_heads][max_ctx]
     for (std::size_t job = begin; job < end; ++job) {
-      const std::size_t t = job / s.kv_heads, g = job % s.kv_heads;
+      const std::size_t pair = job / slices, first = job % slices * slice_heads;
+      const std::size_t t = pair / s.kv_heads, g = pair % s.kv_heads, heads = std::min(slice_heads, group - first);
       const std::size_t visible = s.first_pos + t + 1;  // causal: positions [0, first_pos + t]
-      const std::size_t first_head = (t * s.heads + g * group) * s.head_dim;
+      const std::size_t first_head = (t * s.heads + g * group + first) * s.head_dim;
       const E* k = keys + g * s.max_ctx * s.head_dim;
       const E* v = values + g * s.max_ctx * s.head_dim;
-      scores_fn(q + first_head, group, k, s.head_dim, visible, scale, scores, s.max_ctx);
-      for (std::size_t h = 0; h < group; ++h) ctx.kernels.softmax(scores + h * s.max_ctx, visible);
-      values_fn(scores, s.max_ctx, group, v, s.head_dim, visible, out + first_head);
+      scores_fn(q + first_head, heads, k, s.head_dim, visible, scale, scores, s.max_ctx);
+      for (std::size_t h = 0; h < heads; ++h) ctx.kernels.softmax(scores + h * s.max_ctx, visible);
+      values_fn(scores, s.max_ctx, heads, v, s.head_dim, visible, out + first_head);
     }
   }, work);
 }

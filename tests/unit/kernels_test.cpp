@@ -88,22 +88,24 @@ TEST_P(KernelTest, MatmulIsIndependentOfBatchAndRowRange) {
 
 // Scores and the weighted value sum of attention, over f32 and f16 cache rows,
 // against double sums; head dims cover full vectors, partial register groups
-// and scalar tails, positions cover the position tiles and remainders, and
-// groups of 1-6 query heads cover the 4-head tiles and single heads (Llama
-// 3.2 1B has 4 per KV head, Qwen 2.5 1.5B 6). Each head of a group must give
-// the bits it gives alone (prefill and decode group tokens differently).
+// and scalar tails, positions cover the position tiles (16, 8, 4 or 2
+// positions) and remainders, and groups of 1-6 query heads cover the 4-, 2-
+// and 1-head tiles (Llama 3.2 1B has 4 per KV head, Qwen 2.5 1.5B 6). Each
+// head of a group must give the bits it gives alone (decode cuts a group in
+// slices on many threads), and nothing is written past the outputs.
 template <class E>
 void check_attention_kernels(const KernelTable& k) {
   const auto scores_fn = k.attention_scores(static_cast<const E*>(nullptr));
   const auto values_fn = k.attention_values(static_cast<const E*>(nullptr));
   for (const std::size_t d : {1u, 8u, 15u, 16u, 64u, 67u, 128u}) {
-    for (const std::size_t n : {1u, 3u, 4u, 9u}) {
-      for (const std::size_t heads : {1u, 2u, 4u, 5u, 6u}) {
+    for (const std::size_t n : {1u, 3u, 4u, 9u, 17u, 33u}) {
+      for (const std::size_t heads : {1u, 2u, 3u, 4u, 5u, 6u}) {
         const std::size_t stride = n + 3;  // score rows are max_ctx apart, not n
         const auto q = random_floats(heads * d, 5);
         const auto keys = convert<E>(random_floats(n * d, 6)), values = convert<E>(random_floats(n * d, 7));
         const auto probs = random_floats(heads * stride, 8);
-        std::vector<float> scores(heads * stride, -1.0f), out(heads * d);
+        constexpr float kUnwritten = -1.0f;
+        std::vector<float> scores(heads * stride, kUnwritten), out(heads * d + 16, kUnwritten);
         scores_fn(q.data(), heads, keys.data(), d, n, 0.25f, scores.data(), stride);
         values_fn(probs.data(), stride, heads, values.data(), d, n, out.data());
         const std::string where = "d=" + std::to_string(d) + " n=" + std::to_string(n) + " heads=" +
@@ -114,7 +116,7 @@ void check_attention_kernels(const KernelTable& k) {
             for (std::size_t i = 0; i < d; ++i) ref += double(q[h * d + i]) * to_f32(keys[p * d + i]);
             EXPECT_NEAR(scores[h * stride + p], 0.25 * ref, 1e-5) << where << " h=" << h << " p=" << p;
           }
-          for (std::size_t p = n; p < stride; ++p) EXPECT_EQ(scores[h * stride + p], -1.0f) << where << " wrote past n";
+          for (std::size_t p = n; p < stride; ++p) EXPECT_EQ(scores[h * stride + p], kUnwritten) << where << " past n";
           for (std::size_t i = 0; i < d; ++i) {
             double ref = 0;
             for (std::size_t p = 0; p < n; ++p) ref += double(probs[h * stride + p]) * to_f32(values[p * d + i]);
@@ -126,6 +128,7 @@ void check_attention_kernels(const KernelTable& k) {
           for (std::size_t p = 0; p < n; ++p) EXPECT_EQ(scores[h * stride + p], alone_scores[p]) << where << " h=" << h;
           for (std::size_t i = 0; i < d; ++i) EXPECT_EQ(out[h * d + i], alone_out[i]) << where << " h=" << h;
         }
+        for (std::size_t i = heads * d; i < out.size(); ++i) EXPECT_EQ(out[i], kUnwritten) << where << " past the heads";
       }
     }
   }

@@ -1,8 +1,8 @@
-// PackageFile::copy_into_memory: the pool's threads each read a 32 MiB chunk
-// of the file. A package whose blob runs across several chunk boundaries and
-// ends mid-chunk must give the file's bytes, read here with plain pread, after
-// the copy as through the mapping. The expected bytes come from std::ifstream,
-// not from ReadOnlyFile, which the copy uses.
+// PackageFile::copy_into_memory: the pool's threads claim the file's
+// kCopyChunkBytes chunks. A package whose blob runs across several chunk
+// boundaries and ends mid-chunk must give the file's bytes after the copy as
+// through the mapping. The expected bytes come from std::ifstream, not from
+// ReadOnlyFile, which the copy uses.
 #include "io/package_file.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 
 #include "core/thread_pool.h"
 #include "io/package_format.h"
+#include "kvlm/error.h"
 
 namespace kvlm {
 namespace {
@@ -46,19 +47,28 @@ std::size_t write_package(const std::filesystem::path& path, std::size_t data_by
   return data_offset;
 }
 
+// A temporary file removed however the test ends.
+struct TempFile {
+  std::filesystem::path path;
+  explicit TempFile(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {}
+  ~TempFile() { std::filesystem::remove(path); }
+};
+
 TEST(PackageFileTest, CopyAcrossChunksMatchesTheFile) {
-  const auto path = std::filesystem::temp_directory_path() / ("kvlm_package_copy_" + std::to_string(::getpid()));
-  const std::size_t data_bytes = (std::size_t(100) << 20) + 4096 + 64;  // 3 full chunks and a partial one
-  const std::size_t data_offset = write_package(path, data_bytes);
+  const TempFile file("kvlm_package_copy");
+  constexpr std::size_t kChunk = PackageFile::kCopyChunkBytes;
+  const std::size_t data_bytes = 3 * kChunk + 4096 + 64;  // the file ends 8 KiB into its 4th chunk
+  const std::size_t data_offset = write_package(file.path, data_bytes);
   std::vector<std::byte> expected(data_bytes);
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(file.path, std::ios::binary);
   in.seekg(std::streamoff(data_offset));
   in.read(reinterpret_cast<char*>(expected.data()), std::streamsize(data_bytes));
-  ASSERT_TRUE(in) << "cannot read back " << path;
+  ASSERT_TRUE(in) << "cannot read back " << file.path;
 
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
-    PackageFile package(path);
+    PackageFile package(file.path);
     const auto range = nlohmann::json::array({std::size_t(0), data_bytes});
     const Blob mapped = package.blob(range, "blob");
     ASSERT_EQ(std::memcmp(mapped.data, expected.data(), data_bytes), 0);
@@ -68,7 +78,26 @@ TEST(PackageFileTest, CopyAcrossChunksMatchesTheFile) {
     EXPECT_EQ(std::memcmp(copied.data, expected.data(), data_bytes), 0) << threads << " threads";
     EXPECT_EQ(package.header()["data_offset"].get<std::size_t>(), data_offset);
   }
-  std::filesystem::remove(path);
+}
+
+// A file cut short after it was opened (being replaced, a full disk): the copy
+// fails with an Error that names the file, and blobs still point into the
+// mapping, not into a half-filled copy.
+TEST(PackageFileTest, CopyOfAFileCutShortIsAnError) {
+  const TempFile file("kvlm_package_cut");
+  const std::size_t data_bytes = 2 * PackageFile::kCopyChunkBytes + 4096;
+  write_package(file.path, data_bytes);
+  ThreadPool pool(2);
+  PackageFile package(file.path);
+  const Blob header = package.blob(nlohmann::json::array({std::size_t(0), std::size_t(64)}), "blob");
+  std::filesystem::resize_file(file.path, PackageFile::kCopyChunkBytes + 100);
+  try {
+    package.copy_into_memory(pool);
+    ADD_FAILURE() << "no error for a file cut short";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.path.string()), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(package.blob(nlohmann::json::array({std::size_t(0), std::size_t(64)}), "blob").data, header.data);
 }
 
 }  // namespace
