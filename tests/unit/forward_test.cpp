@@ -128,15 +128,20 @@ TEST_P(ForwardTest, CpuMatchesReferenceOnEveryIsa) {
   }
 }
 
+// Prefill and then a decode step; 5 threads is more than a decode step's 2
+// (token, KV head) pairs, so attention cuts each group into slices of heads.
 TEST_P(ForwardTest, ThreadCountDoesNotChangeResults) {
   const auto ids = random_ids(33, 512, 4);
-  std::vector<float> first;
-  for (int threads : {1, 2, 3}) {
+  const std::vector<std::int32_t> next = {7};
+  std::vector<float> first, first_step;
+  for (int threads : {1, 2, 3, 5}) {
     const auto model = load(Backend::cpu, threads);
     State s = model->new_state();
     const auto got = model->forward(ids, s, LogitsMode::all);
-    if (first.empty()) first = got;
+    const auto step = model->forward(next, s, LogitsMode::last);
+    if (first.empty()) first = got, first_step = step;
     EXPECT_EQ(max_abs_diff(got, first), 0.0) << threads << " threads";
+    EXPECT_EQ(max_abs_diff(step, first_step), 0.0) << threads << " threads, decode step";
   }
 }
 
