@@ -22,14 +22,15 @@ enum class Backend {
 
 // Where weights stored in the compute dtype live.
 enum class WeightMemory {
-  // A package is mapped, unless the page cache holds most of it in pages the
-  // kernel maps 4 KiB at a time (as a copy, a download, or faults after an
-  // eviction leave a file; a sequential read such as `kvlm convert`'s leaves
-  // large folios) and anonymous memory can get huge pages and the copy fits
-  // in half the available memory: then it is copied. In this project's VM
-  // each 4 KiB page of a mapping costs 1-1.4 us at its first touch and a TLB
-  // miss per token after that: an f16 1B package copied in by `cp` started
-  // in 0.9-1.3 s mapped, 0.5-0.7 s copied (some runs 1.0 s). A Hugging Face
+  // A package is mapped, unless the page cache holds over a fifth of it in
+  // pages the kernel maps 4 KiB at a time (as a copy, a download, or faults
+  // after an eviction leave a file; a sequential read such as `kvlm
+  // convert`'s leaves large folios) and anonymous memory can get huge pages
+  // and the copy fits in half the available memory: then it is copied. In
+  // this project's VM each 4 KiB page of a mapping costs 1-1.4 us at its
+  // first touch and a TLB miss per token after that: an f16 1B package
+  // copied in by `cp` started in 0.9-1.3 s mapped, 0.35-0.42 s copied; one
+  // with half its pages in 2 MiB entries 0.48-0.56 s mapped. A Hugging Face
   // directory is mapped.
   automatic,
   // Used straight from the mapped file: loading takes milliseconds, and
