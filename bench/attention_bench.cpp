@@ -31,8 +31,8 @@ void bench_attention(benchmark::State& state, int threads, std::size_t tokens, s
   for (auto& v : values) v = f16_t{f32_to_f16(normal(rng))};
   std::vector<float> q(tokens * kHeads * kHeadDim), out(q.size());
   for (float& e : q) e = normal(rng);
-  std::vector<float> scratch(std::size_t(threads) * (kHeads / kKvHeads) * kMaxCtx);
   const ops::AttentionShape shape{tokens, first_pos, kHeads, kKvHeads, kHeadDim, kMaxCtx};
+  std::vector<float> scratch(ops::attention_scratch_floats(shape, ctx.pool));
   for (auto _ : state) {
     ops::attention(ctx, shape, q.data(), keys.data(), values.data(), DType::f16, out.data(), scratch.data());
     benchmark::DoNotOptimize(out.data());

@@ -31,7 +31,6 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
   S::ensure(s.attn, T * Hq * D);
   S::ensure(s.gate, T * I);
   S::ensure(s.up, T * I);
-  S::ensure(s.scores, std::size_t(m.pool->size()) * (Hq / Hkv) * max_ctx);
   S::ensure(s.rope_cos, T * D / 2);
   S::ensure(s.rope_sin, T * D / 2);
   rope_tables(m.inv_freq, int(start), int(T), s.rope_cos.data(), s.rope_sin.data());
@@ -39,6 +38,7 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
   ops::embed(w.embed, ids.data(), T, s.x.data());
   const float eps = float(c.rms_norm_eps);
   const ops::AttentionShape shape{T, start, Hq, Hkv, D, max_ctx};
+  S::ensure(s.scores, ops::attention_scratch_floats(shape, *m.pool));
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& lw = w.layers[std::size_t(l)];

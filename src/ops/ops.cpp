@@ -225,7 +225,7 @@ void attention_typed(const Context& ctx, const AttentionShape& s, const float* q
   const std::size_t slice_heads = pairs >= threads ? group : (group + threads / pairs - 1) / (threads / pairs);
   const std::size_t slices = (group + slice_heads - 1) / slice_heads;
   ctx.pool.parallel_for(pairs * slices, 1, [&](int thread, std::size_t begin, std::size_t end) {
-    float* scores = scratch + std::size_t(thread) * group * s.max_ctx;  // [slice_heads][max_ctx]
+    float* scores = scratch + std::size_t(thread) * group * s.max_ctx;  // this thread's [slice_heads][max_ctx]
     for (std::size_t job = begin; job < end; ++job) {
       const std::size_t pair = job / slices, first = job % slices * slice_heads;
       const std::size_t t = pair / s.kv_heads, g = pair % s.kv_heads, heads = std::min(slice_heads, group - first);

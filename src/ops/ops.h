@@ -67,9 +67,15 @@ struct AttentionShape {
 // Causal attention over a KV cache: token t (at position first_pos + t) sees
 // cache positions [0, first_pos + t]. q and out are [tokens][heads][head_dim];
 // keys/values are [kv_heads][max_ctx][head_dim] of cache_dtype. Scores,
-// softmax and the weighted sum are f32. scratch holds pool.size() * (heads /
-// kv_heads) * max_ctx floats.
+// softmax and the weighted sum are f32. scratch holds
+// attention_scratch_floats(s, ctx.pool) floats.
 void attention(const Context& ctx, const AttentionShape& s, const float* q, const void* keys, const void* values,
                DType cache_dtype, float* out, float* scratch);
+
+// attention's scratch: a score row of max_ctx per query head of a GQA group,
+// per pool thread.
+inline std::size_t attention_scratch_floats(const AttentionShape& s, const ThreadPool& pool) {
+  return std::size_t(pool.size()) * (s.heads / s.kv_heads) * s.max_ctx;
+}
 
 }  // namespace kvlm::ops
