@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config
   nlohmann-json3-dev libpcre2-dev libicu-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-torch python3-jinja2
+  python3 python3-venv python3-numpy python3-torch python3-jinja2
 )
 # Node.js and npm only when the machine has none: a preinstalled Node (not
 # from Debian) conflicts with Debian's npm package.
@@ -31,6 +31,9 @@ if [ -f tests/reference/package.json ] && [ ! -d tests/reference/node_modules ];
   echo "setup: npm install (tests/reference)" >&2
   (cd tests/reference && npm install --no-audit --no-fund --silent)
 fi
+
+# PyPI references (the gguf package) in a virtual environment outside the repo.
+scripts/python_env.sh >/dev/null
 
 BUILD_DIR=${KVLM_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -34,6 +34,10 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   bool has_llama3_rope_scaling = false;
   Llama3RopeScaling rope_scaling;
+  // Per-frequency divisors of inv_freq [head_dim / 2], as a GGUF's
+  // rope_freqs tensor carries llama3 scaling; empty when the model has none.
+  // config.json key "rope_freq_factors" (kvlm's own, written for GGUF models).
+  std::vector<float> rope_freq_factors;
   bool tie_word_embeddings = false;
   bool attention_bias = false;  // q/k/v (and o for Llama) biases; Qwen2 always has q/k/v biases
   bool o_proj_bias = false;

@@ -44,7 +44,7 @@ enum class WeightMemory {
 
 struct LoadOptions {
   // Weight dtype used for math: f16 (the default for a Hugging Face
-  // directory), bf16, f32 (which also switches the KV cache to f32: the
+  // directory or a GGUF), bf16, f32 (which also switches the KV cache to f32: the
   // exactness mode), q8 or q4 (quantized at load). A .kvlm package holds one
   // dtype; unset means that one, and any other is an error.
   std::optional<DType> dtype;
@@ -63,8 +63,9 @@ struct ModelInfo {
 
 class Model {
  public:
-  // Loads a Hugging Face model directory (config.json + *.safetensors) or a
-  // .kvlm package (kvlm convert).
+  // Loads a Hugging Face model directory (config.json + *.safetensors), a
+  // .kvlm package (kvlm convert) or a GGUF file (architectures llama and
+  // qwen2; quantized tensors are dequantized, then converted to the dtype).
   static std::shared_ptr<const Model> load(const std::filesystem::path& path, const LoadOptions& options = {});
   virtual ~Model();
 

@@ -8,6 +8,7 @@
 
 #include "chat/interpreter.h"
 #include "chat/parser.h"
+#include "gguf/gguf_file.h"
 #include "kvlm/error.h"
 #include "kvlm/model_files.h"
 
@@ -75,8 +76,9 @@ ChatTemplate ChatTemplate::from_string(std::string source, std::optional<std::st
 }
 
 ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
-  if (!std::filesystem::is_directory(model_dir))
-    throw Error("chat template: " + model_dir.string() + " is not a model directory");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(model_dir, ec) && !is_package_file(model_dir) && !is_gguf_file(model_dir))
+    throw Error("chat template: " + model_dir.string() + " is not a model directory, a .kvlm package or a GGUF file");
   return load(ModelFiles::open(model_dir));
 }
 
@@ -84,7 +86,7 @@ ChatTemplate ChatTemplate::load(const ModelFiles& files) {
   const std::filesystem::path& model_dir = files.path();
   // Names a carried file in errors: DIR/name for a directory, PACKAGE:name for a package.
   const auto where = [&](const char* name) {
-    return files.is_package() ? model_dir.string() + ":" + name : (model_dir / name).string();
+    return files.is_directory() ? (model_dir / name).string() : model_dir.string() + ":" + name;
   };
   nlohmann::ordered_json cfg = nlohmann::ordered_json::object();
   const std::string cfg_path = where("tokenizer_config.json");

@@ -96,46 +96,4 @@ bool is_package_file(const std::filesystem::path& path) {
   return ok;
 }
 
-struct ModelFiles::Package {
-  PackageFile file;
-};
-
-ModelFiles ModelFiles::open(const std::filesystem::path& path) {
-  ModelFiles m;
-  m.path_ = path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return m;
-  if (!std::filesystem::exists(path, ec)) throw Error("model not found: " + path.string());
-  if (!is_package_file(path)) throw Error(path.string() + " is neither a model directory nor a .kvlm package");
-  m.package_ = std::make_shared<const Package>(Package{PackageFile(path)});
-  return m;
-}
-
-std::optional<std::string> ModelFiles::read(const std::string& name) const {
-  if (package_) {
-    if (name == "config.json") return package_->file.header()["config"].dump(2);
-    if (name == "generation_config.json") {
-      const auto& g = package_->file.header().value("generation_config", nlohmann::json());
-      return g.is_null() ? std::nullopt : std::optional<std::string>(g.dump(2));
-    }
-    const auto text = package_->file.file(name);
-    return text ? std::optional<std::string>(std::string(*text)) : std::nullopt;
-  }
-  const auto p = path_ / name;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(p, ec)) return std::nullopt;
-  return read_text_file(p);
-}
-
-bool ModelFiles::has(const std::string& name) const {
-  if (package_) {
-    const auto& h = package_->file.header();
-    if (name == "config.json") return true;
-    if (name == "generation_config.json") return h.contains("generation_config") && !h["generation_config"].is_null();
-    return h.contains("files") && h["files"].contains(name);
-  }
-  std::error_code ec;
-  return std::filesystem::is_regular_file(path_ / name, ec);
-}
-
 }  // namespace kvlm

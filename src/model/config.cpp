@@ -131,6 +131,17 @@ ModelConfig ModelConfig::parse(const std::string& json_text, const std::string& 
       r.fail("rope_scaling", "type '" + type + "' is not supported (only llama3)");
     }
   }
+  if (r.has("rope_freq_factors")) {
+    const json& f = j["rope_freq_factors"];
+    if (!f.is_array() || f.size() != std::size_t(c.head_dim / 2))
+      r.fail("rope_freq_factors", "must be a list of head_dim / 2 numbers");
+    for (const json& x : f) {
+      if (!x.is_number() || !(x.get<double>() > 0) || !std::isfinite(x.get<double>()))
+        r.fail("rope_freq_factors", "must hold positive numbers");
+      c.rope_freq_factors.push_back(x.get<float>());
+    }
+    if (c.has_llama3_rope_scaling) r.fail("rope_freq_factors", "cannot be combined with rope_scaling");
+  }
   return c;
 }
 

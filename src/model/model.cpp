@@ -5,12 +5,14 @@
 
 #include "core/cpu_features.h"
 #include "core/page_cache.h"
+#include "gguf/gguf_file.h"
 #include "io/package_file.h"
 #include "kvlm/error.h"
 #include "kvlm/model_files.h"
 #include "model/model_impl.h"
 #include "model/package_weights.h"
 #include "model/rope.h"
+#include "model/tensor_source.h"
 
 namespace kvlm {
 
@@ -70,8 +72,23 @@ void load_directory(Model::Impl& impl, const std::filesystem::path& path, const 
   impl.generation = GenerationConfig::load(path, impl.config);
   impl.options.dtype = options.dtype.value_or(DType::f16);
   if (options.weight_memory == WeightMemory::automatic) impl.options.weight_memory = WeightMemory::mapped;
-  impl.weights = load_weights(path, impl.config, *impl.options.dtype,
+  impl.weights = load_weights(safetensors_source(path), impl.config, *impl.options.dtype,
                               impl.options.weight_memory == WeightMemory::mapped, *impl.kernels, *impl.pool);
+}
+
+// The same from a GGUF file: config and generation config from its metadata
+// (as ModelFiles shows them), quantized tensors dequantized, f16 by default.
+void load_gguf(Model::Impl& impl, const std::filesystem::path& path, const LoadOptions& options) {
+  const ModelFiles files = ModelFiles::open(path);
+  const std::string where = path.string();
+  impl.config = ModelConfig::parse(files.read("config.json").value(), where + " (config)");
+  impl.generation = GenerationConfig::parse(files.read("generation_config.json").value(),
+                                            where + " (generation_config)", impl.config);
+  impl.options.dtype = options.dtype.value_or(DType::f16);
+  if (options.weight_memory == WeightMemory::automatic) impl.options.weight_memory = WeightMemory::mapped;
+  impl.weights = load_weights(gguf_source(path, impl.config.num_heads, impl.config.num_kv_heads), impl.config,
+                              *impl.options.dtype, impl.options.weight_memory == WeightMemory::mapped,
+                              *impl.kernels, *impl.pool);
 }
 
 }  // namespace
@@ -82,11 +99,12 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, cons
   impl->kernels = &kernels_for(selected_isa());
   impl->pool = std::make_unique<ThreadPool>(options.backend == Backend::reference ? 1 : options.threads);
   std::error_code ec;
-  const bool package = is_package_file(path);
-  if (!package && std::filesystem::is_regular_file(path, ec))
-    throw Error(path.string() + " is neither a model directory nor a .kvlm package");
-  if (package)
+  if (is_package_file(path))
     load_package(*impl, path, options);
+  else if (is_gguf_file(path))
+    load_gguf(*impl, path, options);
+  else if (std::filesystem::is_regular_file(path, ec))
+    throw Error(path.string() + " is neither a model directory, a .kvlm package nor a GGUF file");
   else
     load_directory(*impl, path, options);
   impl->inv_freq = rope_inverse_frequencies(impl->config);

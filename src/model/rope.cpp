@@ -12,6 +12,8 @@ std::vector<float> rope_inverse_frequencies(const ModelConfig& c) {
     const float exponent = float(2 * i) / float(c.head_dim);
     inv[std::size_t(i)] = float(1.0 / std::pow(c.rope_theta, double(exponent)));
   }
+  // ggml divides each angle by its factor: theta = position * inv_freq / factor.
+  for (std::size_t i = 0; i < c.rope_freq_factors.size() && i < inv.size(); ++i) inv[i] /= c.rope_freq_factors[i];
   if (!c.has_llama3_rope_scaling) return inv;
   const auto& s = c.rope_scaling;
   const double low_freq_wavelen = s.original_max_position_embeddings / s.low_freq_factor;

@@ -6,23 +6,13 @@
 #include "kernels/kernels.h"
 #include "core/thread_pool.h"
 #include "core/large_buffer.h"
-#include "io/safetensors.h"
+#include "model/tensor_source.h"
 #include "quant/quant_formats.h"
 #include "kvlm/error.h"
 
 namespace kvlm {
 
 namespace {
-
-DType to_dtype(StDType t) {
-  switch (t) {
-    case StDType::f32: return DType::f32;
-    case StDType::f16: return DType::f16;
-    case StDType::bf16: return DType::bf16;
-    case StDType::other: break;
-  }
-  return DType::f32;
-}
 
 std::string shape_string(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
@@ -32,33 +22,35 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
 
 class Loader {
  public:
-  Loader(const std::filesystem::path& dir, DType compute, bool use_mmap, const KernelTable& kernels, ThreadPool& pool,
-         Weights& w)
-      : ckpt_(std::make_shared<SafetensorsCheckpoint>(dir)),
+  Loader(std::shared_ptr<TensorSource> source, DType compute, bool use_mmap, const KernelTable& kernels,
+         ThreadPool& pool, Weights& w)
+      : source_(std::move(source)),
         compute_(compute),
         use_mmap_(use_mmap),
         kernels_(kernels),
         pool_(pool),
         w_(w) {
-    w_.keep_alive = ckpt_;
+    w_.keep_alive = source_;
   }
 
-  // Checks presence, rank, shape and dtype; returns the tensor.
-  const StTensor& check(const std::string& name, const std::vector<std::int64_t>& shape) {
-    const StTensor& t = ckpt_->get(name);
-    if (t.dtype == StDType::other)
-      throw Error("tensor " + name + " has dtype " + t.dtype_name + " (expected F32, F16 or BF16)");
+  // Checks presence, rank, shape and dtype; returns the element count.
+  std::int64_t check(const std::string& name, const std::vector<std::int64_t>& shape) {
+    const SourceTensorInfo t = source_->info(name);
+    if (!t.readable) throw Error("tensor " + name + " has dtype " + t.dtype_name + " (expected F32, F16 or BF16)");
     if (t.shape != shape)
       throw Error("tensor " + name + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape));
-    return t;
+    std::int64_t n = 1;
+    for (const std::int64_t d : shape) n *= d;
+    return n;
   }
 
   WeightMatrix matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
-    const StTensor& t = check(name, {rows, cols});
-    if (is_quantized(compute_)) return quantized(t, std::size_t(rows), std::size_t(cols));
+    check(name, {rows, cols});
+    const SourceTensorData t = source_->data(name);
+    if (is_quantized(compute_)) return quantized(name, t, std::size_t(rows), std::size_t(cols));
     WeightMatrix m{compute_, std::size_t(rows), std::size_t(cols), nullptr};
-    const DType src = to_dtype(t.dtype);
-    if (src == compute_ && use_mmap_) {
+    const DType src = t.dtype;
+    if (src == compute_ && use_mmap_ && t.in_file) {
       m.data = t.data;
     } else {
       LargeBuffer buf(m.bytes());
@@ -69,7 +61,7 @@ class Loader {
       pool_.parallel_for(std::size_t(rows * cols), 1 << 16, [&](int, std::size_t b, std::size_t e) {
         convert(from + b * src_size, to + b * dst_size, e - b);
       });
-      t.file->release(t.data, t.nbytes);  // the source pages are not needed any more
+      source_->release(name);  // the source pages are not needed any more
       m.data = buf.data();
       w_.owned.push_back(std::move(buf));
     }
@@ -80,9 +72,9 @@ class Loader {
   // Quantizes a checkpoint matrix row by row. q4 needs whole 16-row blocks
   // and 32-column groups; a matrix without them (only tiny test shapes)
   // falls back to q8, which pads its last row block.
-  WeightMatrix quantized(const StTensor& t, std::size_t rows, std::size_t cols) {
+  WeightMatrix quantized(const std::string& name, const SourceTensorData& t, std::size_t rows, std::size_t cols) {
     if (!quant::q8_fits(cols))
-      throw Error("tensor " + t.name + ": q8 and q4 need a column count divisible by 4 (it has " +
+      throw Error("tensor " + name + ": q8 and q4 need a column count divisible by 4 (it has " +
                   std::to_string(cols) + "); use --dtype f16 or bf16");
     const DType format = compute_ == DType::q4 && quant::q4_fits(rows, cols) ? DType::q4 : DType::q8;
     WeightMatrix m{format, rows, cols, nullptr};
@@ -90,7 +82,7 @@ class Loader {
     std::byte* base = buf.data();
     m.data = base;
     if (format == DType::q8) m.row_scale = reinterpret_cast<const float*>(base + quant::q8_stored_rows(rows) * cols);
-    const DType src = to_dtype(t.dtype);
+    const DType src = t.dtype;
     const ConvertFn widen = kernels_.convert[int(src)][int(DType::f32)];
     pool_.parallel_for(rows, 16, [&](int, std::size_t r0, std::size_t r1) {
       std::vector<float> row(cols);
@@ -104,21 +96,23 @@ class Loader {
         }
       }
     });
-    t.file->release(t.data, t.nbytes);
+    source_->release(name);
     w_.matrix_bytes += m.bytes();
     w_.owned.push_back(std::move(buf));
     return m;
   }
 
   std::vector<float> vector(const std::string& name, std::int64_t n) {
-    const StTensor& t = check(name, {n});
+    check(name, {n});
+    const SourceTensorData t = source_->data(name);
     std::vector<float> out(static_cast<std::size_t>(n));
-    kernels_.convert[int(to_dtype(t.dtype))][int(DType::f32)](t.data, out.data(), out.size());
+    kernels_.convert[int(t.dtype)][int(DType::f32)](t.data, out.data(), out.size());
+    if (!t.in_file) source_->release(name);
     return out;
   }
 
  private:
-  std::shared_ptr<SafetensorsCheckpoint> ckpt_;
+  std::shared_ptr<TensorSource> source_;
   DType compute_;
   bool use_mmap_;
   const KernelTable& kernels_;
@@ -164,16 +158,15 @@ std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& c) {
   return slots;
 }
 
-Weights load_weights(const std::filesystem::path& dir, const ModelConfig& c, DType compute, bool use_mmap,
+Weights load_weights(std::shared_ptr<TensorSource> source, const ModelConfig& c, DType compute, bool use_mmap,
                      const KernelTable& kernels, ThreadPool& pool) {
   Weights w;
-  Loader load(dir, compute, use_mmap, kernels, pool, w);
+  Loader load(std::move(source), compute, use_mmap, kernels, pool, w);
   const std::vector<WeightSlot> slots = weight_slots(w, c);
   // Validate every tensor before the (slow) conversions start, so a bad file fails fast.
   for (const WeightSlot& slot : slots) {
-    const StTensor& t = load.check(slot.name, slot.shape);
     ++w.tensor_count;
-    w.parameter_count += std::uint64_t(t.numel());
+    w.parameter_count += std::uint64_t(load.check(slot.name, slot.shape));
   }
   for (const WeightSlot& slot : slots) {
     if (slot.matrix)

@@ -1,6 +1,6 @@
 // The model's weights in the compute dtype, checked against the config.
 // Matrices whose checkpoint dtype equals the compute dtype point straight
-// into the mmapped safetensors file (no copy); others are converted once.
+// into the mmapped file (no copy); others are converted once.
 // Norm weights and biases are always f32.
 #pragma once
 
@@ -19,6 +19,7 @@
 namespace kvlm {
 
 class ThreadPool;
+class TensorSource;
 struct KernelTable;
 
 using WeightMatrix = MatrixView;
@@ -63,7 +64,7 @@ std::vector<WeightSlot> weight_slots(Weights& w, const ModelConfig& config);
 // bounds) before converting any of them.
 // use_mmap false copies matrices already in the compute dtype into huge-page
 // memory instead of pointing into the file (WeightMemory::copied).
-Weights load_weights(const std::filesystem::path& dir, const ModelConfig& config, DType compute, bool use_mmap,
+Weights load_weights(std::shared_ptr<TensorSource> source, const ModelConfig& config, DType compute, bool use_mmap,
                      const KernelTable& kernels, ThreadPool& pool);
 
 }  // namespace kvlm

@@ -5,7 +5,9 @@
 
 #include "core/read_only_file.h"
 #include "io/json_file.h"
+#include "gguf/gguf_file.h"
 #include "kvlm/error.h"
+#include "kvlm/model_files.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/huge_array.h"
 #include "tokenizer/tokenizer_impl.h"
@@ -31,6 +33,7 @@ Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw Error("no such model directory or tokenizer.json: " + path.string());
+  if (is_package_file(path) || is_gguf_file(path)) return load(ModelFiles::open(path));
   std::filesystem::path json = path, dir = path;
   if (std::filesystem::is_directory(path)) {
     json = path / "tokenizer.json";

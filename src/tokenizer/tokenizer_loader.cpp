@@ -255,7 +255,7 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const ModelFiles& files) {
-  if (!files.is_package()) return load(files.path());
+  if (files.is_directory()) return load(files.path());
   const std::string source = files.path().string() + ":tokenizer.json";
   const std::optional<std::string> text = files.read("tokenizer.json");
   if (!text) throw Error(files.path().string() + " carries no tokenizer.json");

@@ -63,7 +63,7 @@ def broken(name, data, *words, extra=()):
 
 
 broken("truncated", good[: len(good) // 2], "outside the file")
-broken("bad-magic", b"NOTKVLM!" + good[8:], "neither a model directory nor a .kvlm package")
+broken("bad-magic", b"NOTKVLM!" + good[8:], "is neither a model directory, a .kvlm package nor a GGUF file")
 broken("header-too-long", good[:8] + (10**12).to_bytes(8, "little") + good[16:], "header length")
 broken("bad-version", re.sub(rb'"format_version":\d+', b'"format_version":9', good, count=1), "format version 9")
 broken("dtype-mismatch", good, "holds f16 weights", extra=("--dtype", "q8"))

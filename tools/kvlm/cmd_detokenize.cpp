@@ -35,7 +35,7 @@ std::int32_t parse_id(const std::string& s) {
 const CommandRegistration registration{
     "detokenize", "Token ids to text; --jsonl reads one id array a line", [](CLI::App& sub) {
       auto o = std::make_shared<DetokenizeOptions>();
-      sub.add_option("-m,--model", o->model, "model directory (or one holding only tokenizer files)")->required();
+      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
       sub.add_flag("--skip-special", o->skip_special, "leave special tokens out of the text");
       sub.add_flag("--jsonl", o->jsonl, "read one JSON id array a line from stdin, write one JSON string a line");
       sub.add_option("ids", o->ids, "token ids (separate arguments or comma-separated)");

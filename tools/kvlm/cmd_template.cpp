@@ -91,7 +91,7 @@ int run_jsonl(const ChatTemplate& tmpl, const RenderOptions& base) {
 const CommandRegistration registration{
     "template", "Render a chat prompt with the model's chat template (as transformers does)", [](CLI::App& sub) {
       auto o = std::make_shared<TemplateOptions>();
-      sub.add_option("-m,--model", o->model, "model directory (tokenizer_config.json and/or chat_template.jinja)")
+      sub.add_option("-m,--model", o->model, "model: a directory (tokenizer_config.json and/or chat_template.jinja), a .kvlm package or a .gguf")
           ->required();
       auto* messages = sub.add_option("--messages", o->messages_file,
                                       "JSON file: a list of messages or {\"messages\": [...], \"tools\": [...], ...}");

@@ -35,7 +35,7 @@ void print_ids(const std::vector<std::int32_t>& ids, std::string& line) {
 const CommandRegistration registration{
     "tokenize", "Text to token ids (JSON array); --jsonl reads one JSON string a line", [](CLI::App& sub) {
       auto o = std::make_shared<TokenizeOptions>();
-      sub.add_option("-m,--model", o->model, "model directory (or one holding only tokenizer files)")->required();
+      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
       sub.add_flag("--no-bos", o->no_bos, "do not add the post-processor's special tokens (BOS)");
       sub.add_flag("--special", o->special, "parse special tokens written in the text (\"<|eot_id|>\")");
       sub.add_flag("--jsonl", o->jsonl, "read one JSON string a line from stdin, write one id array a line");

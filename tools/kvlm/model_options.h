@@ -20,7 +20,7 @@ struct ModelOptions {
   // required = false: -m defaults to kv:llama-3.2-1b-instruct (see providers.h).
   void add_to(CLI::App& sub, bool required = true) {
     auto* opt = sub.add_option("-m,--model", model,
-                               "model: a Hugging Face directory, a .kvlm package or kv:NAME (under $KVLM_MODELS)");
+                               "model: a Hugging Face directory, a .kvlm package, a .gguf file or kv:NAME (under $KVLM_MODELS)");
     if (required)
       opt->required();
     else
