@@ -32,6 +32,8 @@ struct GenerateOptions {
   // off with everything after it. Text that could still become a stop string
   // is held back from on_text until resolved.
   std::vector<std::string> stop;
+  // End-of-generation tokens are never chosen (their logits are masked, as
+  // llama.cpp's --ignore-eos does), so generation runs to max_new_tokens.
   bool ignore_eos = false;
   // Receives complete UTF-8 pieces of text as they are generated; returning
   // false cancels (StopReason::cancelled). Needs a tokenizer.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <set>
 
@@ -214,6 +215,9 @@ GenerateResult Session::generate_ids(std::span<const std::int32_t> ids, const Ge
       break;
     }
     if (options.logits_hook) options.logits_hook(logits);
+    if (options.ignore_eos)
+      for (const std::int32_t id : eos)
+        if (id >= 0 && std::size_t(id) < logits.size()) logits[std::size_t(id)] = -std::numeric_limits<float>::infinity();
     const std::int32_t next = sampler.sample(logits, history);
     if (step == 0) r.timings.first_token_ms = ms_between(t0, Clock::now());
     if (!options.ignore_eos && eos.count(next)) {

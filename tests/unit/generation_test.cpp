@@ -92,7 +92,7 @@ TEST(Generation, EveryGenerationConfigEosStops) {
     EXPECT_EQ(r.generated_ids, (std::vector<std::int32_t>{791, 8415})) << eos;
     EXPECT_EQ(r.text, "The cat");
   }
-  // ignore_eos runs through.
+  // ignore_eos runs through, never choosing an end-of-generation token.
   Session s(model, tok, nullptr);
   GenerateOptions go;
   go.max_new_tokens = 4;
@@ -101,6 +101,8 @@ TEST(Generation, EveryGenerationConfigEosStops) {
   const auto r = s.generate_ids(kPrompt, go);
   EXPECT_EQ(r.stop_reason, StopReason::length);
   EXPECT_EQ(r.generated_ids.size(), 4u);
+  EXPECT_EQ(r.generated_ids[0], 791);
+  EXPECT_NE(r.generated_ids[1], 128009);
 }
 
 TEST(Generation, StreamingEmitsOnlyCompleteUtf8) {

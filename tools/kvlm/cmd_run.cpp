@@ -171,7 +171,7 @@ const CommandRegistration registration{"run", "Generate from a prompt (text, cha
   sub.add_flag("--json", o->json, "print one JSON object");
   sub.add_option("--top-logits", o->top_logits, "with --json: the K best [id, logit] pairs of every step")
       ->check(CLI::NonNegativeNumber);
-  sub.add_flag("--ignore-eos", o->ignore_eos, "do not stop at end-of-sequence tokens");
+  sub.add_flag("--ignore-eos", o->ignore_eos, "never choose an end-of-generation token (their logits are masked, as llama.cpp does)");
   sub.add_option("--logits-out", o->logits_out, "write the prefill's f32 logits [prompt][vocab] to FILE");
   return [o] { return run(*o); };
 }};
