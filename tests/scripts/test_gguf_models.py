@@ -361,6 +361,16 @@ for shape in ["tiny-llama", "tiny-qwen2"]:
         else:
             c.check(False, f"{shape} output control: run failed: {err}")
 
+    # kvlm convert MODEL.gguf: an f32 package runs exactly as the GGUF does.
+    gguf_path = os.path.join(args.workdir, f"{shape}-F32.gguf")
+    package = os.path.join(args.workdir, f"{shape}-f32.kvlm")
+    run([args.kvlm, "convert", gguf_path, "-o", package, "--dtype", "f32", "-q"])
+    got, err = kvlm_run(package)
+    want, _ = kvlm_run(gguf_path)
+    c.check(got is not None and want is not None and got["top_logits"] == want["top_logits"]
+            and got["generated_ids"] == want["generated_ids"],
+            f"{shape}: the f32 package converted from the GGUF differs from the GGUF ({err})")
+
     # Bad files.
     path = os.path.join(args.workdir, f"{shape}-missing.gguf")
     write_gguf(path, config, tensors, "Q8_0", drop=("blk.1.ffn_up.weight",))

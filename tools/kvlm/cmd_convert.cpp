@@ -1,4 +1,4 @@
-// kvlm convert: a Hugging Face directory to a .kvlm package in kernel layout.
+// kvlm convert: a Hugging Face directory or a GGUF to a .kvlm package in kernel layout.
 #include <unistd.h>
 
 #include <filesystem>
@@ -41,7 +41,6 @@ int convert(const ConvertOptions& o) {
   if (std::filesystem::is_directory(o.output)) throw Error("output is a directory: " + o.output);
   LoadOptions load;
   load.dtype = parse_dtype(o.dtype);
-  if (*load.dtype == DType::f32) throw Error("--dtype f32 packages are not supported (use f16, bf16, q8 or q4)");
   load.threads = o.threads;
   if (!o.quiet) std::fprintf(stderr, "loading %s as %s...\n", o.input.c_str(), o.dtype.c_str());
   const auto model = Model::load(o.input, load);
@@ -60,11 +59,13 @@ int convert(const ConvertOptions& o) {
 }
 
 const CommandRegistration registration{
-    "convert", "Convert a Hugging Face model directory into a .kvlm package (f16, bf16, q8 or q4)", [](CLI::App& sub) {
+    "convert", "Convert a Hugging Face model directory or a GGUF into a .kvlm package (f32, f16, bf16, q8 or q4)", [](CLI::App& sub) {
       auto o = std::make_shared<ConvertOptions>();
-      sub.add_option("input", o->input, "Hugging Face model directory")->required();
+      sub.add_option("input", o->input, "Hugging Face model directory or .gguf file")->required();
       sub.add_option("-o,--output", o->output, "output .kvlm file (written atomically)")->required();
-      sub.add_option("--dtype", o->dtype, "f16 | bf16 | q8 | q4")->required()->check(CLI::IsMember({"f16", "bf16", "q8", "q4"}));
+      sub.add_option("--dtype", o->dtype, "f32 | f16 | bf16 | q8 | q4")
+          ->required()
+          ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
       sub.add_option("-t,--threads", o->threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
       sub.add_flag("-q,--quiet", o->quiet, "no progress output");
       return [o] { return convert(*o); };
