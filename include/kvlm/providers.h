@@ -18,7 +18,7 @@
 
 namespace kvlm {
 
-// "kv:NAME" -> $KVLM_MODELS/NAME (or NAME.kvlm), default ~/.cache/kvlm/models;
+// "kv:NAME" -> $KVLM_MODELS/NAME (or NAME.kvlm, NAME.gguf), default ~/.cache/kvlm/models;
 // anything else is a path. Throws Error with install instructions when the
 // model is not there.
 std::filesystem::path resolve_model(const std::string& id_or_path);

@@ -1,6 +1,7 @@
 // config.json and generation_config.json from a GGUF's metadata.
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ json gguf_config_json(const GgufFile& g) {
     c["architectures"] = {"Qwen2ForCausalLM"};
     c["model_type"] = "qwen2";
   } else {
-    fail(g, "general.architecture '" + arch + "' is not supported (kvlm runs llama and qwen2)");
+    fail(g, "general.architecture '" + printable(arch) + "' is not supported (kvlm runs llama and qwen2)");
   }
   if (const auto experts = g.optional_integer(arch + ".expert_count"); experts && *experts > 0)
     fail(g, "mixture-of-experts models (" + arch + ".expert_count = " + std::to_string(*experts) + ") are not supported");
@@ -78,7 +79,8 @@ json gguf_config_json(const GgufFile& g) {
   c["num_hidden_layers"] = positive(g, arch + ".block_count");
   c["num_attention_heads"] = heads;
   c["num_key_value_heads"] = g.optional_integer(arch + ".attention.head_count_kv").value_or(heads);
-  const std::int64_t head_dim = g.optional_integer(arch + ".attention.key_length").value_or(hidden / heads);
+  const std::string key_length = arch + ".attention.key_length";
+  const std::int64_t head_dim = g.find(key_length) ? positive(g, key_length) : hidden / heads;
   c["head_dim"] = head_dim;
   if (const auto v = g.optional_integer(arch + ".attention.value_length"); v && *v != head_dim)
     fail(g, "value_length " + std::to_string(*v) + " differs from key_length " + std::to_string(head_dim));
@@ -90,15 +92,16 @@ json gguf_config_json(const GgufFile& g) {
   if (const auto eps = g.optional_real(arch + ".attention.layer_norm_rms_epsilon")) c["rms_norm_eps"] = *eps;
   if (const auto theta = g.optional_real(arch + ".rope.freq_base")) c["rope_theta"] = *theta;
   if (const auto scaling = g.optional_string(arch + ".rope.scaling.type"); scaling && *scaling != "none")
-    fail(g, arch + ".rope.scaling.type '" + *scaling + "' is not supported");
+    fail(g, arch + ".rope.scaling.type '" + printable(*scaling) + "' is not supported");
   c["tie_word_embeddings"] = g.tensor("output.weight") == nullptr;
   c["hidden_act"] = "silu";
   if (arch == "llama") c["attention_bias"] = g.tensor("blk.0.attn_q.bias") != nullptr;
   if (const GgufTensor* f = g.tensor("rope_freqs.weight")) {
     if (f->type != GgmlType::f32 || f->elements() != std::uint64_t(head_dim / 2))
       fail(g, "rope_freqs.weight must be " + std::to_string(head_dim / 2) + " F32 values");
-    const float* factors = reinterpret_cast<const float*>(f->data);
-    c["rope_freq_factors"] = std::vector<float>(factors, factors + head_dim / 2);
+    std::vector<float> factors(std::size_t(head_dim / 2));  // (copied: the file's alignment may be under 4)
+    std::memcpy(factors.data(), f->data, factors.size() * sizeof(float));
+    c["rope_freq_factors"] = factors;
   }
   if (const auto bos = g.optional_integer("tokenizer.ggml.bos_token_id")) c["bos_token_id"] = *bos;
   const std::vector<std::int64_t> eos = end_of_generation_ids(g);

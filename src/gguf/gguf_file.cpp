@@ -1,11 +1,13 @@
 #include "gguf/gguf_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 
 #include "kvlm/error.h"
+#include "tokenizer/utf8.h"
 
 namespace kvlm {
 namespace {
@@ -138,15 +140,18 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
   for (std::uint64_t i = 0; i < kv_count; ++i) {
     std::string key = c.string("a metadata key");
     const std::uint32_t type = c.read<std::uint32_t>("a metadata value type");
-    if (metadata_.count(key)) c.fail("metadata key " + key + " appears twice");
-    nlohmann::json value = read_value(c, type, key, 0);
+    if (metadata_.count(key)) c.fail("metadata key " + printable(key) + " appears twice");
+    nlohmann::json value = read_value(c, type, printable(key), 0);
     metadata_.emplace(std::move(key), std::move(value));
   }
   if (const nlohmann::json* a = find("general.alignment")) {
-    if (!a->is_number_unsigned() || a->get<std::uint64_t>() == 0 || a->get<std::uint64_t>() > (1u << 20) ||
-        (a->get<std::uint64_t>() & (a->get<std::uint64_t>() - 1)) != 0)
+    // (dump() only of a number: a string's dump throws on invalid UTF-8.)
+    if (!a->is_number_integer())
+      throw Error(where + ": general.alignment is " + type_name(*a) + ", not a power of two up to 1 MiB");
+    const std::uint64_t n = a->is_number_unsigned() || a->get<std::int64_t>() >= 0 ? a->get<std::uint64_t>() : 0;
+    if (n == 0 || n > (1u << 20) || (n & (n - 1)) != 0)
       throw Error(where + ": general.alignment " + a->dump() + " is not a power of two up to 1 MiB");
-    alignment_ = std::size_t(a->get<std::uint64_t>());
+    alignment_ = std::size_t(n);
   }
 
   struct Info {
@@ -157,33 +162,34 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
   for (std::uint64_t i = 0; i < tensor_count; ++i) {
     GgufTensor t;
     t.name = c.string("a tensor name");
+    const std::string name = printable(t.name);  // for messages
     const std::uint32_t n_dims = c.read<std::uint32_t>("a tensor's dimension count");
     if (n_dims == 0 || n_dims > kMaxDims)
-      c.fail("tensor " + t.name + " has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
+      c.fail("tensor " + name + " has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)");
     std::uint64_t elements = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       const std::uint64_t n = c.read<std::uint64_t>("a tensor dimension");
       if (n == 0 || n > std::uint64_t(std::numeric_limits<std::int64_t>::max()) / elements)
-        c.fail("tensor " + t.name + " has dimension " + std::to_string(n) + " (empty or too large)");
+        c.fail("tensor " + name + " has dimension " + std::to_string(n) + " (empty or too large)");
       elements *= n;
       t.dims.push_back(n);
     }
     const std::uint32_t type_id = c.read<std::uint32_t>("a tensor type");
     const auto info = ggml_type_info(type_id);
-    if (!info) c.fail("tensor " + t.name + " has type " + ggml_type_description(type_id) + ", which kvlm does not read");
+    if (!info) c.fail("tensor " + name + " has type " + ggml_type_description(type_id) + ", which kvlm does not read");
     t.type = info->type;
     if (t.dims[0] % info->block_elems != 0)
-      c.fail("tensor " + t.name + ": first dimension " + std::to_string(t.dims[0]) + " is not a multiple of " +
+      c.fail("tensor " + name + ": first dimension " + std::to_string(t.dims[0]) + " is not a multiple of " +
              info->name + "'s block of " + std::to_string(info->block_elems));
     const std::uint64_t blocks = elements / info->block_elems;
     if (blocks > std::numeric_limits<std::uint64_t>::max() / info->block_bytes)
-      c.fail("tensor " + t.name + " is too large");
+      c.fail("tensor " + name + " is too large");
     t.nbytes = std::size_t(blocks * info->block_bytes);
     const std::uint64_t offset = c.read<std::uint64_t>("a tensor offset");
     if (offset % alignment_ != 0)
-      c.fail("tensor " + t.name + " data offset " + std::to_string(offset) + " is not a multiple of the alignment " +
+      c.fail("tensor " + name + " data offset " + std::to_string(offset) + " is not a multiple of the alignment " +
              std::to_string(alignment_));
-    if (tensor_index_.count(t.name)) c.fail("tensor " + t.name + " appears twice");
+    if (tensor_index_.count(t.name)) c.fail("tensor " + name + " appears twice");
     tensor_index_.emplace(t.name, tensors_.size());
     tensors_.push_back(std::move(t));
     infos.push_back({offset});
@@ -198,7 +204,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     const std::uint64_t offset = infos[i].offset;
     const std::size_t data_size = file_.size() - data_start;
     if (offset > data_size || t.nbytes > data_size - offset)
-      throw Error(where + ": tensor " + t.name + " (" + std::to_string(t.nbytes) + " bytes at data offset " +
+      throw Error(where + ": tensor " + printable(t.name) + " (" + std::to_string(t.nbytes) + " bytes at data offset " +
                   std::to_string(offset) + ") runs past the end of the file");
     t.data = file_.data() + data_start + offset;
     order[i] = i;
@@ -208,7 +214,7 @@ GgufFile::GgufFile(const std::filesystem::path& path) : file_(path) {
     const GgufTensor& prev = tensors_[order[k - 1]];
     const GgufTensor& next = tensors_[order[k]];
     if (infos[order[k - 1]].offset + prev.nbytes > infos[order[k]].offset)
-      throw Error(where + ": tensors " + prev.name + " and " + next.name + " overlap");
+      throw Error(where + ": tensors " + printable(prev.name) + " and " + printable(next.name) + " overlap");
   }
 }
 
@@ -232,8 +238,10 @@ std::string GgufFile::string(const std::string& key) const {
 std::optional<std::int64_t> GgufFile::optional_integer(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
-  if (!v->is_number_integer() || (v->is_number_unsigned() && v->get<std::uint64_t>() > std::uint64_t(INT64_MAX)))
+  if (!v->is_number_integer())
     throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected an integer");
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > std::uint64_t(INT64_MAX))
+    throw Error(path().string() + ": metadata " + key + " = " + v->dump() + " is out of range");
   return v->get<std::int64_t>();
 }
 
@@ -246,6 +254,7 @@ std::optional<double> GgufFile::optional_real(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
   if (!v->is_number()) throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected a number");
+  if (!std::isfinite(v->get<double>())) throw Error(path().string() + ": metadata " + key + " is not a finite number");
   return v->get<double>();
 }
 
@@ -270,6 +279,25 @@ bool is_gguf_file(const std::filesystem::path& path) {
   const bool ok = std::fread(magic, 1, 4, f) == 4 && std::memcmp(magic, kMagic, 4) == 0;
   std::fclose(f);
   return ok;
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const int n = b < 0x80 ? 1 : utf8::valid_sequence_at(text, i);
+    if (n > 0 && b >= 0x20 && b != 0x7F) {
+      out.append(text.substr(i, std::size_t(n)));
+      i += std::size_t(n);
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02X", b);
+    out += hex;
+    ++i;
+  }
+  return out;
 }
 
 }  // namespace kvlm

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mapped_file.h"
@@ -67,5 +68,10 @@ class GgufFile {
 
 // True when `path` is a regular file that starts with the GGUF magic.
 bool is_gguf_file(const std::filesystem::path& path);
+
+// A name or value from the file as an error message may show it: control
+// characters and bytes that are not valid UTF-8 written as \xNN, so that the
+// message stays one line of text.
+std::string printable(std::string_view text);
 
 }  // namespace kvlm

@@ -8,6 +8,7 @@
 
 #include "gguf/gguf_hf_files.h"
 #include "kvlm/error.h"
+#include "tokenizer/utf8.h"
 
 namespace kvlm {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 // llama.cpp's token types.
-constexpr std::int64_t kControl = 3, kUserDefined = 4;
+constexpr std::int64_t kUnknown = 2, kControl = 3, kUserDefined = 4;
 
 // The split regexes of llama.cpp's pre-tokenizer types (llama-vocab.cpp), as
 // the models' own tokenizer.json files spell them.
@@ -25,6 +26,14 @@ constexpr const char* kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 [[noreturn]] void fail(const GgufFile& g, const std::string& what) { throw Error(g.path().string() + ": " + what); }
+
+// The text of a list's string item, which the Hugging Face files (JSON) can only hold as valid UTF-8.
+const std::string& utf8_item(const GgufFile& g, const json& item, const char* key, std::size_t i) {
+  const std::string& s = item.get_ref<const std::string&>();
+  if (utf8::find_invalid(s) != std::string_view::npos)
+    fail(g, std::string(key) + "[" + std::to_string(i) + "] is not valid UTF-8: '" + printable(s) + "'");
+  return s;
+}
 
 struct Vocab {
   std::vector<std::string> tokens;
@@ -39,7 +48,7 @@ Vocab read_vocab(const GgufFile& g) {
   v.tokens.reserve(tokens->size());
   for (const json& t : *tokens) {
     if (!t.is_string()) fail(g, "tokenizer.ggml.tokens holds a non-string");
-    v.tokens.push_back(t.get<std::string>());
+    v.tokens.push_back(utf8_item(g, t, "tokenizer.ggml.tokens", v.tokens.size()));
   }
   auto same_length = [&](const char* key) -> const json* {
     const json* a = g.find(key);
@@ -71,19 +80,20 @@ json vocab_object(const Vocab& v) {
   return vocab;
 }
 
-// Control tokens are special (matched only when asked); user-defined ones always match, as in llama.cpp.
+// Control and unknown tokens are special (matched only when asked); user-defined
+// ones always match, as in llama.cpp.
 json added_tokens(const Vocab& v) {
   json added = json::array();
   for (std::size_t id = 0; id < v.tokens.size(); ++id) {
     const std::int64_t type = type_of(v, id);
-    if (type != kControl && type != kUserDefined) continue;
+    if (type != kControl && type != kUserDefined && type != kUnknown) continue;
     added.push_back({{"id", id},
                      {"content", v.tokens[id]},
                      {"single_word", false},
                      {"lstrip", false},
                      {"rstrip", false},
                      {"normalized", false},
-                     {"special", type == kControl}});
+                     {"special", type != kUserDefined}});
   }
   return added;
 }
@@ -123,8 +133,10 @@ json byte_level(bool use_regex) {
 json byte_level_bpe(const GgufFile& g, const Vocab& v) {
   const json* merges = g.find("tokenizer.ggml.merges");
   if (!merges || !merges->is_array()) fail(g, "tokenizer.ggml.merges is missing (a gpt2 tokenizer needs its merges)");
-  for (const json& m : *merges)
-    if (!m.is_string()) fail(g, "tokenizer.ggml.merges holds a non-string");
+  for (std::size_t i = 0; i < merges->size(); ++i) {
+    if (!(*merges)[i].is_string()) fail(g, "tokenizer.ggml.merges holds a non-string");
+    utf8_item(g, (*merges)[i], "tokenizer.ggml.merges", i);
+  }
   const std::string pre = g.optional_string("tokenizer.ggml.pre").value_or("default");
   json t;
   json normalizer = nullptr, pre_tokenizer;
@@ -141,7 +153,7 @@ json byte_level_bpe(const GgufFile& g, const Vocab& v) {
   } else if (pre == "gpt-2" || pre == "gpt2" || pre == "default") {
     pre_tokenizer = byte_level(true);
   } else {
-    fail(g, "tokenizer.ggml.pre '" + pre + "' is not supported (llama-bpe, qwen2, smollm, gpt-2)");
+    fail(g, "tokenizer.ggml.pre '" + printable(pre) + "' is not supported (llama-bpe, qwen2, smollm, gpt-2)");
   }
   t["normalizer"] = normalizer;
   t["pre_tokenizer"] = pre_tokenizer;
@@ -167,6 +179,13 @@ json merges_from_scores(const GgufFile& g, const Vocab& v) {
   if (v.scores.empty()) fail(g, "tokenizer.ggml.scores is missing (a llama tokenizer needs its scores)");
   std::unordered_map<std::string_view, std::size_t> ids;
   for (std::size_t id = 0; id < v.tokens.size(); ++id) ids.emplace(v.tokens[id], id);
+  // The byte lengths of the tokens: a cut is looked up only when both pieces have one, so that a
+  // long token costs one pass, not a hash of each of its prefixes (quadratic: a crafted file would hang).
+  std::vector<bool> has_length;
+  for (const std::string& t : v.tokens) {
+    if (t.size() >= has_length.size()) has_length.resize(t.size() + 1);
+    has_length[t.size()] = true;
+  }
   struct Merge {
     std::size_t left, right;
     double score;
@@ -176,7 +195,7 @@ json merges_from_scores(const GgufFile& g, const Vocab& v) {
     const std::string_view token = v.tokens[id];
     const std::size_t first = merges.size();
     for (const std::size_t cut : char_starts(token)) {
-      if (cut == 0) continue;
+      if (cut == 0 || !has_length[cut] || !has_length[token.size() - cut]) continue;
       const auto l = ids.find(token.substr(0, cut)), r = ids.find(token.substr(cut));
       if (l != ids.end() && r != ids.end()) merges.push_back({l->second, r->second, v.scores[id]});
     }
@@ -221,7 +240,7 @@ json gguf_tokenizer_json(const GgufFile& g) {
   else if (model == "llama")
     t = sentencepiece_bpe(g, v);
   else
-    fail(g, "tokenizer.ggml.model '" + model + "' is not supported (gpt2 or llama)");
+    fail(g, "tokenizer.ggml.model '" + printable(model) + "' is not supported (gpt2 or llama)");
   t["version"] = "1.0";
   t["added_tokens"] = added_tokens(v);
   return t;
@@ -235,12 +254,16 @@ json gguf_tokenizer_config_json(const GgufFile& g) {
     if (!id || !tokens || !tokens->is_array() || *id < 0 || std::size_t(*id) >= tokens->size() ||
         !(*tokens)[std::size_t(*id)].is_string())
       return std::nullopt;
-    return (*tokens)[std::size_t(*id)].get<std::string>();
+    return utf8_item(g, (*tokens)[std::size_t(*id)], "tokenizer.ggml.tokens", std::size_t(*id));
   };
   if (const auto bos = name("tokenizer.ggml.bos_token_id")) c["bos_token"] = *bos;
   if (const auto eos = name("tokenizer.ggml.eos_token_id")) c["eos_token"] = *eos;
   if (const auto add_bos = g.optional_bool("tokenizer.ggml.add_bos_token")) c["add_bos_token"] = *add_bos;
-  if (const auto chat_template = g.optional_string("tokenizer.chat_template")) c["chat_template"] = *chat_template;
+  if (const auto chat_template = g.optional_string("tokenizer.chat_template")) {
+    if (const std::size_t bad = utf8::find_invalid(*chat_template); bad != std::string_view::npos)
+      fail(g, "tokenizer.chat_template is not valid UTF-8 (at its byte " + std::to_string(bad) + ")");
+    c["chat_template"] = *chat_template;
+  }
   return c;
 }
 

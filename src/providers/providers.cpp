@@ -28,7 +28,9 @@ std::string model_install_hint() {
   return "install Llama 3.2 1B Instruct: put a Hugging Face directory of meta-llama/Llama-3.2-1B-Instruct at " +
          (models_dir() / "llama-3.2-1b-instruct").string() +
          " (or pass its path with -m), or make a package with kvlm convert HF_DIR -o " +
-         (models_dir() / "llama-3.2-1b-instruct.kvlm").string() + " --dtype q8";
+         (models_dir() / "llama-3.2-1b-instruct.kvlm").string() +
+         " --dtype q8, or put a GGUF at " + (models_dir() / "llama-3.2-1b-instruct.gguf").string() +
+         " (a real small model: scripts/fetch_smollm2.sh, then -m kv:smollm2-135m-instruct)";
 }
 
 std::filesystem::path resolve_model(const std::string& id_or_path) {
@@ -38,7 +40,7 @@ std::filesystem::path resolve_model(const std::string& id_or_path) {
     if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
       throw Error("invalid model id '" + id_or_path + "' (expected kv:NAME)");
     const auto dir = models_dir();
-    for (const auto& candidate : {dir / name, dir / (name + ".kvlm")})
+    for (const auto& candidate : {dir / name, dir / (name + ".kvlm"), dir / (name + ".gguf")})
       if (std::filesystem::exists(candidate, ec)) return candidate;
     throw Error("model " + id_or_path + " is not installed (no " + (dir / name).string() + "); " + model_install_hint());
   }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with clang, ASan and UBSan in
+# build-fuzz, then runs each for SECONDS (default 600) from its seed corpus
+# tests/fuzz/corpus/NAME (and dictionary tests/fuzz/NAME.dict when there is
+# one). New inputs collect in build-fuzz/corpus/NAME; a crash is written to
+# build-fuzz/findings/ and ends the run with a non-zero status.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: gguf)
+# Needs clang and its libFuzzer runtime (Debian: clang-16 libclang-rt-16-dev).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-600}
+shift || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf)
+BUILD_DIR=${KVLM_FUZZ_BUILD_DIR:-build-fuzz}
+JOBS=${KVLM_FUZZ_JOBS:-2}
+
+if [ -z "${CXX:-}" ]; then
+  for c in clang++ clang++-19 clang++-18 clang++-17 clang++-16 clang++-15 clang++-14; do
+    if command -v "$c" >/dev/null; then CXX=$c; break; fi
+  done
+fi
+[ -n "${CXX:-}" ] || { echo "fuzz.sh: no clang++ found (apt-get install clang libclang-rt-dev)" >&2; exit 1; }
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$CXX" \
+  -DKVLM_FUZZ=ON -DKVLM_BUILD_TESTS=OFF -DKVLM_BUILD_BENCH=OFF >/dev/null
+cmake --build "$BUILD_DIR" -j"$JOBS" --target "${TARGETS[@]/%/_fuzz}"
+
+status=0
+for t in "${TARGETS[@]}"; do
+  corpus="$BUILD_DIR/corpus/$t"
+  findings="$BUILD_DIR/findings/$t"
+  mkdir -p "$corpus" "$findings"
+  args=(-max_total_time="$SECONDS_PER_TARGET" -timeout=20 -rss_limit_mb=4096 -max_len=65536
+        -print_final_stats=1 -artifact_prefix="$findings/")
+  [ -f "tests/fuzz/$t.dict" ] && args+=(-dict="tests/fuzz/$t.dict")
+  echo "fuzz.sh: $t for $SECONDS_PER_TARGET s (corpus $corpus, seeds tests/fuzz/corpus/$t)"
+  "$BUILD_DIR/${t}_fuzz" "${args[@]}" "$corpus" "tests/fuzz/corpus/$t" || status=$?
+done
+exit $status
