@@ -41,9 +41,10 @@ using AttentionValuesFn = void (*)(const float* probs, std::size_t probs_stride,
 // dst[i] = src[i] converted between element types (round to nearest even).
 using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 
-// Quantized weights times per-token int8 activations (quant/quant_formats.h):
-// y[t * y_stride + r] = x_scale[t] * sum_i xq[t * x_stride + i] * w[r][i]
-// (w dequantized), for rows r in [row_begin, row_end); row_begin is a
+// Quantized weights times int8 activations (quant/quant_formats.h):
+// y[t * y_stride + r] = sum_i x_scale[t][i / group] * xq[t * x_stride + i] * w[r][i]
+// (w dequantized; q8: one scale per token, x_scale[t]; q4: one per group of
+// 32, x_scale[t * x_stride / 32 + i / 32]), for rows r in [row_begin, row_end); row_begin is a
 // multiple of 16 (the row block) and row_end too unless it is w.rows. The
 // VNNI kernels feed the stored unsigned weights to vpdpbusd and start from
 // the activations' correction x_corr: for q4, [tokens][w.cols / 32] group

@@ -91,11 +91,11 @@ void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
         sum = _mm256_add_epi32(sum, dot_u8s8(lo[s], _mm256_set1_epi32(low_x)));
         sum = _mm256_add_epi32(sum, dot_u8s8(hi[s], _mm256_set1_epi32(high_x)));
       }
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc[c]);
+      const __m256 group_scale = _mm256_mul_ps(scale, _mm256_set1_ps(x_scale[std::size_t(c) * corr_stride + g]));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), group_scale, acc[c]);
     }
   }
-  for (int c = 0; c < C; ++c)
-    _mm256_storeu_ps(y + std::size_t(c) * y_stride, _mm256_mul_ps(acc[c], _mm256_set1_ps(x_scale[c])));
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + std::size_t(c) * y_stride, acc[c]);
 }
 
 // Decode streams each weight once, so it reads both halves of a block from
@@ -160,6 +160,7 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       x_low[s] = _mm256_set1_epi32(low_x);
       x_high[s] = _mm256_set1_epi32(high_x);
     }
+    const __m256 x_group_scale = _mm256_set1_ps(x_scale[g]);
     // Block by block, so the group's 1152 bytes are read in order.
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wb = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes;
@@ -173,14 +174,12 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       for (int half = 0; half < 2; ++half) {
         const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
             w_scale + g * stride + std::size_t(b) * quant::kQ4ScaleBytes + half * 16)));
-        acc[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[half]), scale, acc[b][half]);
+        acc[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[half]), _mm256_mul_ps(scale, x_group_scale), acc[b][half]);
       }
     }
   }
   for (int b = 0; b < B; ++b)
-    for (int half = 0; half < 2; ++half)
-      _mm256_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows + half * 8,
-                       _mm256_mul_ps(acc[b][half], _mm256_set1_ps(x_scale[0])));
+    for (int half = 0; half < 2; ++half) _mm256_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows + half * 8, acc[b][half]);
 }
 
 }  // namespace
@@ -219,12 +218,12 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   for_each_block_tile<1, 4, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
     const quant::Q4BlockPlace at = quant::q4_block_place(blocks, groups, b);
     if constexpr (C == 1) {
-      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride, packed + at.data,
+      q4_decode_tile<B>(xq + t * x_stride, x_scale + t * corr_stride, x_corr + t * corr_stride, packed + at.data,
                         packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows);
     } else {
       static_assert(B == 1);
       for (std::size_t half = 0; half < 2; ++half)  // rows 0-7 of the block, then 8-15
-        q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride,
+        q4_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t * corr_stride, x_corr + t * corr_stride, corr_stride,
                         packed + at.data + half * 32, packed + at.scales + half * 16, at.group_stride, groups,
                         y + t * y_stride + b * rows + half * 8, y_stride);
     }

@@ -30,7 +30,8 @@ inline __m512i broadcast4(const std::int8_t* p) {
 
 // Prefill: one q4 row block (16 rows, one zmm lane per row) x C tokens. Per
 // group the 32-column integer dot (exact in any order) starts at the
-// activations' correction and is scaled by the 16 rows' scales in one fma;
+// activations' correction and is scaled by the 16 rows' scales times the
+// group's activation scale in one fma;
 // groups are added in order, so every tile shape gives the same bits.
 // w and w_scale point at the block's group 0 (quant::q4_block_place); each
 // next group is `stride` bytes on.
@@ -58,11 +59,11 @@ void q4_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, 
         low_sum = _mm512_dpbusd_epi32(low_sum, lo[s], broadcast4(xg + s * 8));
         high_sum = _mm512_dpbusd_epi32(high_sum, hi[s], broadcast4(xg + s * 8 + 4));
       }
-      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low_sum, high_sum)), scale, acc[c]);
+      const __m512 group_scale = _mm512_mul_ps(scale, _mm512_set1_ps(x_scale[std::size_t(c) * corr_stride + g]));
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(low_sum, high_sum)), group_scale, acc[c]);
     }
   }
-  for (int c = 0; c < C; ++c)
-    _mm512_storeu_ps(y + std::size_t(c) * y_stride, _mm512_mul_ps(acc[c], _mm512_set1_ps(x_scale[c])));
+  for (int c = 0; c < C; ++c) _mm512_storeu_ps(y + std::size_t(c) * y_stride, acc[c]);
 }
 
 // Decode: one token, B row blocks, the same bits as q4_tile. Cheaper per
@@ -98,6 +99,7 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       x_high[s] = broadcast4(xg + s * 8 + 4);
     }
     const __m512i corr = _mm512_set1_epi32(x_corr[g]);
+    const __m512 x_group_scale = _mm512_set1_ps(x_scale[g]);
 #pragma GCC unroll 4
     for (int b = 0; b < B; ++b) {
       const std::uint8_t* wg = w + g * stride + std::size_t(b) * quant::kQ4BlockBytes;
@@ -110,15 +112,12 @@ void q4_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int3
       const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(
           reinterpret_cast<const __m256i*>(w_scale + g * stride + std::size_t(b) * quant::kQ4ScaleBytes)));
       const __m512i sum16 = _mm512_add_epi32(_mm512_slli_epi32(low_sum, 4), high_sum16);
-      acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum16), scale, acc[b]);
+      acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum16), _mm512_mul_ps(scale, x_group_scale), acc[b]);
     }
   }
-  // acc / 16 is exact (a multiple of 2^-24 or 0, scaled by a power of two),
-  // then the same product as q4_tile's for any activation scale.
-  const __m512 sixteenth = _mm512_set1_ps(0.0625f), out_scale = _mm512_set1_ps(x_scale[0]);
-  for (int b = 0; b < B; ++b)
-    _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows,
-                     _mm512_mul_ps(_mm512_mul_ps(acc[b], sixteenth), out_scale));
+  // acc / 16 is exact (scaling by a power of two), so it equals q4_tile's sum.
+  const __m512 sixteenth = _mm512_set1_ps(0.0625f);
+  for (int b = 0; b < B; ++b) _mm512_storeu_ps(y + std::size_t(b) * quant::kQ4BlockRows, _mm512_mul_ps(acc[b], sixteenth));
 }
 
 // Stores 16 row lanes of token results, only the first `valid` (the last
@@ -229,11 +228,11 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
   for_each_block_tile<1, 8, 4>(tokens, block_begin, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
     const quant::Q4BlockPlace at = quant::q4_block_place(blocks, groups, b);
     if constexpr (C == 1) {
-      q4_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t * corr_stride, packed + at.data,
+      q4_decode_tile<B>(xq + t * x_stride, x_scale + t * corr_stride, x_corr + t * corr_stride, packed + at.data,
                         packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows);
     } else {
       static_assert(B == 1);
-      q4_tile<C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t * corr_stride, corr_stride, packed + at.data,
+      q4_tile<C>(xq + t * x_stride, x_stride, x_scale + t * corr_stride, x_corr + t * corr_stride, corr_stride, packed + at.data,
                  packed + at.scales, at.group_stride, groups, y + t * y_stride + b * rows, y_stride);
     }
   });

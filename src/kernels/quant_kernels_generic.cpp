@@ -21,7 +21,7 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
 void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t*,
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
-  const std::size_t groups = w.cols / quant::kQ4Group;
+  const std::size_t groups = w.cols / quant::kQ4Group, scale_stride = x_stride / quant::kQ4Group;
   for (std::size_t t = 0; t < tokens; ++t)
     for (std::size_t r = row_begin; r < row_end; ++r) {
       float acc = 0.0f;
@@ -29,9 +29,9 @@ void matmul_q4(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
         std::int32_t dot = 0;
         for (std::size_t i = g * quant::kQ4Group; i < (g + 1) * quant::kQ4Group; ++i)
           dot += std::int32_t(xq[t * x_stride + i]) * quant::q4_value(w, r, i);
-        acc += float(dot) * quant::q4_scale(w, r, g);
+        acc += float(dot) * (quant::q4_scale(w, r, g) * x_scale[t * scale_stride + g]);
       }
-      y[t * y_stride + r] = acc * x_scale[t];
+      y[t * y_stride + r] = acc;
     }
 }
 

@@ -59,7 +59,8 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
       continue;
     }
     const std::size_t rows = std::size_t(slot.shape[0]), cols = std::size_t(slot.shape[1]);
-    const bool allowed = format == stored || (stored == DType::q4 && format == DType::q8 && !quant::q4_fits(rows, cols));
+    // q4 packages hold q8 matrices too: the output one and any without whole q4 blocks.
+    const bool allowed = format == stored || (stored == DType::q4 && format == DType::q8);
     if (!allowed)
       throw Error(where + ": tensor " + slot.name + " is " + std::string(dtype_name(format)) + " in a " +
                   std::string(dtype_name(stored)) + " package");

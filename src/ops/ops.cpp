@@ -33,7 +33,7 @@ struct PreparedInput {
   const float* f32 = nullptr;
   const bf16_t* bf16 = nullptr;
   const std::int8_t* q = nullptr;
-  const float* q_scale = nullptr;
+  const float* q_scale = nullptr;        // [tokens][q_corr_stride] too
   const std::int32_t* q_corr = nullptr;  // [tokens][q_corr_stride] (kernels/kernels.h)
   std::size_t q_corr_stride = 0;         // q4: cols / 32 group corrections; q8: 1 per token
 };
@@ -52,15 +52,20 @@ PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t toke
     thread_local std::vector<float> x_scale;
     thread_local std::vector<std::int32_t> x_corr;
     const bool q4 = dtype == DType::q4;
+    // q4: a scale and a correction per group of 32; q8: one of each per token.
     in.q_corr_stride = q4 ? cols / quant::kQ4Group : 1;
     if (xq.size() < tokens * cols) xq.resize(tokens * cols);
-    if (x_scale.size() < tokens) x_scale.resize(tokens);
+    if (x_scale.size() < tokens * in.q_corr_stride) x_scale.resize(tokens * in.q_corr_stride);
     if (x_corr.size() < tokens * in.q_corr_stride) x_corr.resize(tokens * in.q_corr_stride);
     for (std::size_t t = 0; t < tokens; ++t) {
       std::int8_t* q = xq.data() + t * cols;
       std::int32_t* corr = x_corr.data() + t * in.q_corr_stride;
-      ctx.kernels.quantize_activations(x + t * cols, cols, q, &x_scale[t], q4 ? corr : nullptr);
-      if (!q4) *corr = quant::q8_activation_correction(q, cols);
+      if (q4) {
+        quant::quantize_activations_grouped(x + t * cols, cols, q, &x_scale[t * in.q_corr_stride], corr);
+      } else {
+        ctx.kernels.quantize_activations(x + t * cols, cols, q, &x_scale[t], nullptr);
+        *corr = quant::q8_activation_correction(q, cols);
+      }
     }
     in.q = xq.data();
     in.q_scale = x_scale.data();
@@ -89,7 +94,8 @@ void matmul_rows(const Context& ctx, const PreparedInput& in, const MatmulOut& o
     case DType::q8:
     case DType::q4: {
       const MatmulQuantFn fn = w.dtype == DType::q4 ? ctx.kernels.matmul_q4 : ctx.kernels.matmul_q8;
-      fn(in.q + t0 * cols, cols, in.q_scale + t0, in.q_corr + t0 * in.q_corr_stride, n, w, r0, r1, y, w.rows);
+      fn(in.q + t0 * cols, cols, in.q_scale + t0 * in.q_corr_stride, in.q_corr + t0 * in.q_corr_stride, n, w, r0, r1, y,
+         w.rows);
       break;
     }
   }

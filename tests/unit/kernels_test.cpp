@@ -191,15 +191,19 @@ TEST_P(KernelTest, ConvertMatchesScalarRounding) {
 namespace kvlm {
 namespace {
 
-// Plain double sums over dequantized weights and activations; abs_sum gets
-// the sum of the terms' magnitudes (what float rounding error scales with).
-double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq, float x_scale, double& abs_sum) {
+// Plain double sums over dequantized weights and activations (x_scale: q8's
+// one per token, q4's one per group of 32); abs_sum gets the sum of the
+// terms' magnitudes (what float rounding error scales with).
+double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq, const float* x_scale,
+                       double& abs_sum) {
   double acc = 0;
   abs_sum = 0;
   for (std::size_t i = 0; i < w.cols; ++i) {
-    const double wv = w.dtype == DType::q8 ? double(quant::dequantize_q8(w, r, i)) : double(quant::dequantize_q4(w, r, i));
-    acc += wv * double(xq[i]) * x_scale;
-    abs_sum += std::fabs(wv * double(xq[i]) * x_scale);
+    const bool q8 = w.dtype == DType::q8;
+    const double wv = q8 ? double(quant::dequantize_q8(w, r, i)) : double(quant::dequantize_q4(w, r, i));
+    const double xs = q8 ? x_scale[0] : x_scale[i / quant::kQ4Group];
+    acc += wv * double(xq[i]) * xs;
+    abs_sum += std::fabs(wv * double(xq[i]) * xs);
   }
   return acc;
 }
@@ -226,12 +230,18 @@ void check_quantized(const KernelTable& k, DType format) {
       const MatrixView& w = m.view;
       const auto x = random_floats(tokens * in, 22);
       std::vector<std::int8_t> xq(tokens * in);
-      std::vector<float> xs(tokens);
-      std::vector<std::int32_t> corr(tokens * in / 32 + 1);  // q4: per group; q8: per token
+      // q4: a scale and a correction per group; q8: one of each per token.
+      const std::size_t per_token = format == DType::q4 ? in / 32 : 1;
+      std::vector<float> xs(tokens * per_token);
+      std::vector<std::int32_t> corr(tokens * per_token);
       for (std::size_t t = 0; t < tokens; ++t) {
-        quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t],
-                                    format == DType::q4 ? corr.data() + t * (in / 32) : nullptr);
-        if (format == DType::q8) corr[t] = quant::q8_activation_correction(xq.data() + t * in, in);
+        if (format == DType::q4) {
+          quant::quantize_activations_grouped(x.data() + t * in, in, xq.data() + t * in, xs.data() + t * per_token,
+                                              corr.data() + t * per_token);
+        } else {
+          quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], nullptr);
+          corr[t] = quant::q8_activation_correction(xq.data() + t * in, in);
+        }
       }
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
@@ -239,8 +249,8 @@ void check_quantized(const KernelTable& k, DType format) {
       for (std::size_t t = 0; t < tokens; ++t) {
         // Each token alone (the decode tile) gives the same bits as in the batch.
         std::vector<float> alone(rows, NAN);
-        fn(xq.data() + t * in, in, xs.data() + t, corr.data() + t * (format == DType::q4 ? in / 32 : 1), 1, w, row_begin,
-           row_end, alone.data(), rows);
+        fn(xq.data() + t * in, in, xs.data() + t * per_token, corr.data() + t * per_token, 1, w, row_begin, row_end,
+           alone.data(), rows);
         for (std::size_t r = 0; r < rows; ++r) {
           if (r < row_begin || r >= row_end) {
             EXPECT_TRUE(std::isnan(y[t * rows + r]));
@@ -248,7 +258,7 @@ void check_quantized(const KernelTable& k, DType format) {
             continue;
           }
           double abs_sum = 0;
-          const double ref = dequantized_dot(w, r, xq.data() + t * in, xs[t], abs_sum);
+          const double ref = dequantized_dot(w, r, xq.data() + t * in, xs.data() + t * per_token, abs_sum);
           EXPECT_NEAR(y[t * rows + r], ref, 1e-6 + 1e-5 * abs_sum) << "in=" << in << " t=" << t << " r=" << r;
           ASSERT_EQ(alone[r], y[t * rows + r]) << "in=" << in << " t=" << t << " r=" << r;
         }
