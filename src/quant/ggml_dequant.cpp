@@ -127,53 +127,37 @@ void k_scale_min(const std::byte* s, std::size_t j, unsigned& sc, unsigned& mn) 
   }
 }
 
-// Q4_K (144 bytes): f16 d, f16 dmin, scales[12], qs[128]; sub-block 2i
-// (32 elements) is the low nibbles of qs[32i..32i+31], sub-block 2i+1 the
-// high nibbles; x = (d * sc) * q - (dmin * m).
-void dequant_q4_k(const std::byte* src, float* dst, std::size_t blocks) {
-  for (std::size_t b = 0; b < blocks; ++b, src += 144, dst += kQKK) {
-    const float d = f16_at(src);
-    const float dmin = f16_at(src + 2);
-    const std::byte* scales = src + 4;
-    const std::byte* qs = src + 16;
-    for (std::size_t j = 0; j < 8; ++j) {
-      unsigned sc = 0, mn = 0;
-      k_scale_min(scales, j, sc, mn);
-      const float dl = d * float(sc);
-      const float ml = dmin * float(mn);
-      const unsigned shift = (j % 2) * 4;
-      for (std::size_t l = 0; l < 32; ++l) {
-        const unsigned q = (u8(qs + (j / 2) * 32 + l) >> shift) & 0x0Fu;
-        const float dq = dl * float(q);
-        dst[j * 32 + l] = dq - ml;
-      }
+// One Q4_K or Q5_K block's 8 sub-blocks of 32: f16 d, f16 dmin, scales[12]
+// at src; sub-block 2i is the low nibbles of qs[32i..32i+31], 2i+1 the high
+// ones; with qh (Q5_K), bit j of qh[l] is the 5th bit of element l of
+// sub-block j. x = (d * sc) * q - (dmin * m).
+void dequant_k_block(const std::byte* src, const std::byte* qh, const std::byte* qs, float* dst) {
+  const float d = f16_at(src);
+  const float dmin = f16_at(src + 2);
+  const std::byte* scales = src + 4;
+  for (std::size_t j = 0; j < 8; ++j) {
+    unsigned sc = 0, mn = 0;
+    k_scale_min(scales, j, sc, mn);
+    const float dl = d * float(sc);
+    const float ml = dmin * float(mn);
+    const unsigned shift = (j % 2) * 4;
+    for (std::size_t l = 0; l < 32; ++l) {
+      unsigned q = (u8(qs + (j / 2) * 32 + l) >> shift) & 0x0Fu;
+      if (qh) q |= ((u8(qh + l) >> j) & 1u) << 4;
+      const float dq = dl * float(q);
+      dst[j * 32 + l] = dq - ml;
     }
   }
 }
 
-// Q5_K (176 bytes): f16 d, f16 dmin, scales[12], qh[32], qs[128]; low 4 bits
-// as Q4_K, bit j of qh[l] is the 5th bit of element l of sub-block j;
-// x = (d * sc) * q - (dmin * m).
+// Q4_K (144 bytes): d, dmin, scales[12], qs[128].
+void dequant_q4_k(const std::byte* src, float* dst, std::size_t blocks) {
+  for (std::size_t b = 0; b < blocks; ++b, src += 144, dst += kQKK) dequant_k_block(src, nullptr, src + 16, dst);
+}
+
+// Q5_K (176 bytes): d, dmin, scales[12], qh[32], qs[128].
 void dequant_q5_k(const std::byte* src, float* dst, std::size_t blocks) {
-  for (std::size_t b = 0; b < blocks; ++b, src += 176, dst += kQKK) {
-    const float d = f16_at(src);
-    const float dmin = f16_at(src + 2);
-    const std::byte* scales = src + 4;
-    const std::byte* qh = src + 16;
-    const std::byte* qs = src + 48;
-    for (std::size_t j = 0; j < 8; ++j) {
-      unsigned sc = 0, mn = 0;
-      k_scale_min(scales, j, sc, mn);
-      const float dl = d * float(sc);
-      const float ml = dmin * float(mn);
-      const unsigned shift = (j % 2) * 4;
-      for (std::size_t l = 0; l < 32; ++l) {
-        const unsigned q = ((u8(qs + (j / 2) * 32 + l) >> shift) & 0x0Fu) | ((u8(qh + l) >> j) & 1u) << 4;
-        const float dq = dl * float(q);
-        dst[j * 32 + l] = dq - ml;
-      }
-    }
-  }
+  for (std::size_t b = 0; b < blocks; ++b, src += 176, dst += kQKK) dequant_k_block(src, src + 16, src + 48, dst);
 }
 
 // Q6_K (210 bytes): ql[128], qh[64], int8 scales[16], f16 d. In each half h
