@@ -5,8 +5,8 @@
 - Tokenizer: kvlm's ids for the GGUF equal llama-tokenize's on a sample of the
   tokenizer corpus and on long texts.
 - Greedy generation: with f32 weights and end-of-generation tokens masked
-  (--ignore-eos in both), kvlm's 64 tokens equal llama-completion's on at
-  least 9 of 10 prompts, completion and chat.
+  (--ignore-eos in both), kvlm's 64 tokens equal llama-completion's on 9 of
+  10 prompts, completion and chat (at least 8 asserted: see below).
 - Smoke: greedy "The capital of France is" continues with " Paris".
 """
 import json
@@ -118,7 +118,9 @@ for prompt in COMPLETIONS + [chat_prompt(q) for q in QUESTIONS]:
     if not same:
         common = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
         print(f"  differs after {common} chars on {prompt[-40:]!r}:\n    kvlm:      {ours!r}\n    llama.cpp: {theirs!r}")
-c.check(full >= 9, f"only {full} of 10 prompts give llama.cpp's 64 greedy tokens")
+# 9 of 10 here (AVX2; the other prompt parts after 277 characters at a near tie).
+# Another ISA rounds both engines' sums differently, so one more near tie is allowed.
+c.check(full >= 8, f"only {full} of 10 prompts give llama.cpp's 64 greedy tokens")
 print(f"greedy f32: {full} of 10 prompts identical to llama.cpp for 64 tokens")
 
 r = run_json([K, "run", "-m", model, "-p", "The capital of France is", "-n", "8", "--temp", "0", "--json"])
