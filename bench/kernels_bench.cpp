@@ -107,19 +107,13 @@ void kernel_quantized(const KernelTable& table, const float* x, std::size_t toke
   thread_local std::vector<std::int8_t> xq;
   thread_local std::vector<float> scale;
   thread_local std::vector<std::int32_t> corr;
-  const std::size_t per_token = Q == DType::q4 ? w.cols / quant::kQ4Group : 1;  // q4: per group; q8: per token
+  const std::size_t per_token = quant::activation_groups(w.cols);  // a scale and a correction per group of 32
   xq.resize(tokens * w.cols);
   scale.resize(tokens * per_token);
   corr.resize(tokens * per_token);
-  for (std::size_t t = 0; t < tokens; ++t) {
-    if (Q == DType::q4) {
-      quant::quantize_activations_grouped(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t * per_token],
-                                          &corr[t * per_token]);
-    } else {
-      quant::quantize_activations(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t], nullptr);
-      corr[t] = quant::q8_activation_correction(xq.data() + t * w.cols, w.cols);
-    }
-  }
+  for (std::size_t t = 0; t < tokens; ++t)
+    quant::quantize_activations_grouped(x + t * w.cols, w.cols, xq.data() + t * w.cols, &scale[t * per_token],
+                                        &corr[t * per_token]);
   const MatmulQuantFn fn = Q == DType::q8 ? table.matmul_q8 : table.matmul_q4;
   fn(xq.data(), w.cols, scale.data(), corr.data(), tokens, w, 0, w.rows, y, w.rows);
 }

@@ -41,16 +41,17 @@ using AttentionValuesFn = void (*)(const float* probs, std::size_t probs_stride,
 // dst[i] = src[i] converted between element types (round to nearest even).
 using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 
-// Quantized weights times int8 activations (quant/quant_formats.h):
-// y[t * y_stride + r] = sum_i x_scale[t][i / group] * xq[t * x_stride + i] * w[r][i]
-// (w dequantized; q8: one scale per token, x_scale[t]; q4: one per group of
-// 32, x_scale[t * x_stride / 32 + i / 32]), for rows r in [row_begin, row_end); row_begin is a
-// multiple of 16 (the row block) and row_end too unless it is w.rows. The
-// VNNI kernels feed the stored unsigned weights to vpdpbusd and start from
-// the activations' correction x_corr: for q4, [tokens][w.cols / 32] group
-// corrections (-8 x group sum) with row stride x_stride / 32; for q8,
-// [tokens] corrections (-128 x the token's sum). (The AVX2 and generic q8
-// kernels multiply signed values and ignore it.) Integer sums are exact, so
+// Quantized weights times int8 activations with one scale per group of 32
+// (quant::quantize_activations_grouped):
+// y[t * y_stride + r] = sum_g x_scale[t * G + g] * sum_{i in g} xq[t * x_stride + i] * w[r][i]
+// with G = quant::activation_groups(x_stride) and w dequantized, for rows r
+// in [row_begin, row_end); row_begin is a multiple of 16 (the row block) and
+// row_end too unless it is w.rows. Each group's integer sum is scaled and
+// added in group order, then (q8) multiplied by the row's scale. The VNNI
+// kernels feed the stored unsigned weights to vpdpbusd and start each group
+// from the activations' correction x_corr[t * G + g] (-8 x the group's sum;
+// q8, whose bias is 128, starts from 16 x it); the AVX2 and generic q8
+// kernels multiply signed values and ignore it. Integer sums are exact, so
 // results do not depend on batching or threading.
 using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, const float* x_scale,
                                const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,

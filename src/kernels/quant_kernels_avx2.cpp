@@ -6,6 +6,7 @@
 // times signed activation is safe as is.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #define KVLM_ISA_NAMESPACE avx2_isa
@@ -41,24 +42,33 @@ inline void store_rows(float* y, __m256 v, std::size_t valid) {
 }
 
 // One half of a q8 row block (8 rows) x C tokens: w and w_scale point at the
-// block's first column quad, already offset to the half.
+// block's first column quad, already offset to the half. Each activation
+// group's (8 quads') exact integer sum is scaled by its activation scale and
+// added in group order; the row scales multiply the total.
 template <int C>
-void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::uint8_t* w,
-                  const float* w_scale, std::size_t quads, std::size_t valid, float* y, std::size_t y_stride) {
-  __m256i acc[C];
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
-  for (std::size_t k = 0; k < quads; ++k) {
-    const __m256i wv = load_q8(w + k * quant::kQ8BlockBytes);
-    for (int c = 0; c < C; ++c) {
-      std::int32_t x4;
-      __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + k * 4, 4);
-      acc[c] = _mm256_add_epi32(acc[c], dot_s8s8(wv, _mm256_set1_epi32(x4)));
+void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, std::size_t scale_stride,
+                  const std::uint8_t* w, const float* w_scale, std::size_t quads, std::size_t valid, float* y,
+                  std::size_t y_stride) {
+  constexpr std::size_t kGroupQuads = quant::kQ4Group / 4;
+  __m256 total[C];
+  for (int c = 0; c < C; ++c) total[c] = _mm256_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kGroupQuads) {
+    __m256i acc[C];
+    for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
+    for (std::size_t k = k0; k < std::min(quads, k0 + kGroupQuads); ++k) {
+      const __m256i wv = load_q8(w + k * quant::kQ8BlockBytes);
+      for (int c = 0; c < C; ++c) {
+        std::int32_t x4;
+        __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + k * 4, 4);
+        acc[c] = _mm256_add_epi32(acc[c], dot_s8s8(wv, _mm256_set1_epi32(x4)));
+      }
     }
+    for (int c = 0; c < C; ++c)
+      total[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[c]), _mm256_set1_ps(x_scale[std::size_t(c) * scale_stride + g]),
+                                 total[c]);
   }
   const __m256 scale = _mm256_loadu_ps(w_scale);
-  for (int c = 0; c < C; ++c)
-    store_rows(y + std::size_t(c) * y_stride,
-               _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[c]), scale), _mm256_set1_ps(x_scale[c])), valid);
+  for (int c = 0; c < C; ++c) store_rows(y + std::size_t(c) * y_stride, _mm256_mul_ps(total[c], scale), valid);
 }
 
 // One half of a q4 row block (8 rows, one ymm lane per row) x C tokens: w and
@@ -115,27 +125,33 @@ constexpr std::size_t kQ4PrefetchBytes = 8192;
 template <int B>
 void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint8_t* w, const float* w_scale,
                     std::size_t quads, std::size_t rows_left, float* y) {
-  __m256i acc[B][2];
-  for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
-  for (std::size_t k = 0; k < quads; ++k) {
-    std::int32_t x4;
-    __builtin_memcpy(&x4, xq + k * 4, 4);
-    const __m256i xv = _mm256_set1_epi32(x4);
-    for (int b = 0; b < B; ++b) {
-      const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
-      prefetch_at(wk, kPrefetchBytes);
-      for (int half = 0; half < 2; ++half)
-        acc[b][half] = _mm256_add_epi32(acc[b][half], dot_s8s8(load_q8(wk + half * 32), xv));
+  constexpr std::size_t kGroupQuads = quant::kQ4Group / 4;
+  __m256 total[B][2];
+  for (int b = 0; b < B; ++b) total[b][0] = total[b][1] = _mm256_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kGroupQuads) {
+    __m256i acc[B][2];
+    for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
+    for (std::size_t k = k0; k < std::min(quads, k0 + kGroupQuads); ++k) {
+      std::int32_t x4;
+      __builtin_memcpy(&x4, xq + k * 4, 4);
+      const __m256i xv = _mm256_set1_epi32(x4);
+      for (int b = 0; b < B; ++b) {
+        const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+        prefetch_at(wk, kPrefetchBytes);
+        for (int half = 0; half < 2; ++half)
+          acc[b][half] = _mm256_add_epi32(acc[b][half], dot_s8s8(load_q8(wk + half * 32), xv));
+      }
     }
+    const __m256 group_scale = _mm256_set1_ps(x_scale[g]);
+    for (int b = 0; b < B; ++b)
+      for (int half = 0; half < 2; ++half)
+        total[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[b][half]), group_scale, total[b][half]);
   }
   for (int b = 0; b < B; ++b)
     for (int half = 0; half < 2; ++half) {
       const std::size_t first = std::size_t(b) * quant::kBlockRows + std::size_t(half) * 8;
       if (first >= rows_left) break;
-      const __m256 scale = _mm256_loadu_ps(w_scale + first);
-      store_rows(y + first, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc[b][half]), scale),
-                                          _mm256_set1_ps(x_scale[0])),
-                 rows_left - first);
+      store_rows(y + first, _mm256_mul_ps(total[b][half], _mm256_loadu_ps(w_scale + first)), rows_left - first);
     }
 }
 
@@ -188,19 +204,19 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
   const auto* data = static_cast<const std::uint8_t*>(w.data);
-  const std::size_t quads = w.cols / 4;
+  const std::size_t quads = w.cols / 4, scale_stride = quant::activation_groups(x_stride);
   constexpr std::size_t rows = quant::kBlockRows;
   const std::size_t block_end = (row_end + rows - 1) / rows;
   for_each_block_tile<1, 4, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
     if constexpr (C == 1) {
-      q8_decode_tile<B>(xq + t * x_stride, x_scale + t, data + b0 * quads * quant::kQ8BlockBytes,
+      q8_decode_tile<B>(xq + t * x_stride, x_scale + t * scale_stride, data + b0 * quads * quant::kQ8BlockBytes,
                         w.row_scale + b0 * rows, quads, row_end - b0 * rows, y + t * y_stride + b0 * rows);
     } else {
       for (std::size_t b = b0; b < b0 + B; ++b)
         for (std::size_t half = 0; half < 2; ++half) {  // rows 0-7 of the block, then 8-15
           const std::size_t first = b * rows + half * 8;
           if (first >= row_end) break;
-          q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t,
+          q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t * scale_stride, scale_stride,
                           data + b * quads * quant::kQ8BlockBytes + half * 32, w.row_scale + first, quads,
                           row_end - first, y + t * y_stride + first, y_stride);
         }

@@ -129,70 +129,90 @@ inline void store_rows(float* y, __m512 v, std::size_t valid) {
     _mm512_mask_storeu_ps(y, __mmask16((1u << valid) - 1), v);
 }
 
-// B q8 row blocks x C tokens (C > 1). Lane l of a block's sums is row l; the
-// sums start at the token's correction for the + 128 weight bias, and every
-// tile shape adds the same exact integers.
+// q8 activation groups are 8 column quads (32 columns); the last may be shorter.
+constexpr std::size_t kQ8GroupQuads = quant::kQ4Group / 4;
+
+// B q8 row blocks x C tokens (C > 1). Lane l of a block's sums is row l. Each
+// activation group's sum starts at its correction for the + 128 weight bias
+// (16 x x_corr) and is exact; it is scaled by the group's activation scale
+// and added in group order, and the row scales multiply the total, so every
+// tile shape gives the same bits.
 template <int B, int C>
 void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-             const std::uint8_t* w, const float* w_scale, std::size_t quads, std::size_t rows_left, float* y,
-             std::size_t y_stride) {
-  __m512i acc[B][C];
-  for (int c = 0; c < C; ++c) {
-    const __m512i corr = _mm512_set1_epi32(x_corr[c]);
-    for (int b = 0; b < B; ++b) acc[b][c] = corr;
-  }
-  for (std::size_t k = 0; k < quads; ++k) {
-    __m512i wv[B];
-    for (int b = 0; b < B; ++b) wv[b] = _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes);
+             std::size_t scale_stride, const std::uint8_t* w, const float* w_scale, std::size_t quads,
+             std::size_t rows_left, float* y, std::size_t y_stride) {
+  __m512 total[B][C];
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c) total[b][c] = _mm512_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kQ8GroupQuads) {
+    __m512i acc[B][C];
     for (int c = 0; c < C; ++c) {
-      const __m512i xv = broadcast4(xq + std::size_t(c) * x_stride + k * 4);
-      for (int b = 0; b < B; ++b) acc[b][c] = _mm512_dpbusd_epi32(acc[b][c], wv[b], xv);
+      const __m512i corr = _mm512_set1_epi32(16 * x_corr[std::size_t(c) * scale_stride + g]);
+      for (int b = 0; b < B; ++b) acc[b][c] = corr;
+    }
+    const std::size_t k1 = std::min(quads, k0 + kQ8GroupQuads);
+    for (std::size_t k = k0; k < k1; ++k) {
+      __m512i wv[B];
+      for (int b = 0; b < B; ++b) wv[b] = _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes);
+      for (int c = 0; c < C; ++c) {
+        const __m512i xv = broadcast4(xq + std::size_t(c) * x_stride + k * 4);
+        for (int b = 0; b < B; ++b) acc[b][c] = _mm512_dpbusd_epi32(acc[b][c], wv[b], xv);
+      }
+    }
+    for (int c = 0; c < C; ++c) {
+      const __m512 group_scale = _mm512_set1_ps(x_scale[std::size_t(c) * scale_stride + g]);
+      for (int b = 0; b < B; ++b) total[b][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[b][c]), group_scale, total[b][c]);
     }
   }
   for (int b = 0; b < B; ++b) {
     const __m512 scale = _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows);
     for (int c = 0; c < C; ++c)
-      store_rows(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kBlockRows,
-                 _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[b][c]), scale), _mm512_set1_ps(x_scale[c])),
+      store_rows(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kBlockRows, _mm512_mul_ps(total[b][c], scale),
                  rows_left - std::size_t(b) * quant::kBlockRows);
   }
 }
 
-// Decode: one token, B blocks; the same exact integer sums as q8_tile, split
-// over two accumulators per block (even and odd column quads) so consecutive
-// vpdpbusd do not wait on each other, with the weights asked for ahead.
+// Decode: one token, B blocks; the same exact integer group sums as q8_tile,
+// split over two accumulators per block (even and odd column quads) so
+// consecutive vpdpbusd do not wait on each other, with the weights asked for
+// ahead.
 template <int B>
 void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
                     const float* w_scale, std::size_t quads, std::size_t rows_left, float* y) {
-  __m512i even[B], odd[B];
-  for (int b = 0; b < B; ++b) {
-    even[b] = _mm512_set1_epi32(x_corr[0]);
-    odd[b] = _mm512_setzero_si512();
-  }
-  std::size_t k = 0;
-  for (; k + 2 <= quads; k += 2) {
-    const __m512i x0 = broadcast4(xq + k * 4), x1 = broadcast4(xq + k * 4 + 4);
-#pragma GCC unroll 4
+  __m512 total[B];
+  for (int b = 0; b < B; ++b) total[b] = _mm512_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kQ8GroupQuads) {
+    __m512i even[B], odd[B];
     for (int b = 0; b < B; ++b) {
-      const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
-      prefetch_at(wk, kPrefetchBytes);
-      prefetch_at(wk, kPrefetchBytes + 64);
-      even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(wk), x0);
-      odd[b] = _mm512_dpbusd_epi32(odd[b], _mm512_loadu_si512(wk + quant::kQ8BlockBytes), x1);
+      even[b] = _mm512_set1_epi32(16 * x_corr[g]);
+      odd[b] = _mm512_setzero_si512();
     }
-  }
-  if (k < quads) {
-    const __m512i x0 = broadcast4(xq + k * 4);
+    const std::size_t k1 = std::min(quads, k0 + kQ8GroupQuads);
+    std::size_t k = k0;
+    for (; k + 2 <= k1; k += 2) {
+      const __m512i x0 = broadcast4(xq + k * 4), x1 = broadcast4(xq + k * 4 + 4);
+#pragma GCC unroll 4
+      for (int b = 0; b < B; ++b) {
+        const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+        prefetch_at(wk, kPrefetchBytes);
+        prefetch_at(wk, kPrefetchBytes + 64);
+        even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(wk), x0);
+        odd[b] = _mm512_dpbusd_epi32(odd[b], _mm512_loadu_si512(wk + quant::kQ8BlockBytes), x1);
+      }
+    }
+    if (k < k1) {
+      const __m512i x0 = broadcast4(xq + k * 4);
+      for (int b = 0; b < B; ++b)
+        even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes), x0);
+    }
+    const __m512 group_scale = _mm512_set1_ps(x_scale[g]);
     for (int b = 0; b < B; ++b)
-      even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes), x0);
+      total[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[b], odd[b])), group_scale, total[b]);
   }
-  for (int b = 0; b < B; ++b) {
-    const __m512 scale = _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows);
+  for (int b = 0; b < B; ++b)
     store_rows(y + std::size_t(b) * quant::kBlockRows,
-               _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[b], odd[b])), scale),
-                             _mm512_set1_ps(x_scale[0])),
+               _mm512_mul_ps(total[b], _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows)),
                rows_left - std::size_t(b) * quant::kBlockRows);
-  }
 }
 
 }  // namespace
@@ -201,19 +221,23 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t tokens, const MatrixView& w, std::size_t row_begin, std::size_t row_end, float* y,
                std::size_t y_stride) {
   const auto* data = static_cast<const std::uint8_t*>(w.data);
-  const std::size_t quads = w.cols / 4;
+  const std::size_t quads = w.cols / 4, scale_stride = quant::activation_groups(x_stride);
   constexpr std::size_t rows = quant::kBlockRows;
   const std::size_t block_end = (row_end + rows - 1) / rows;
   // Decode takes 4 blocks (2 were measured 0.75 -> 0.93 of the bandwidth
-  // floor on the 1B shape: fewer broadcasts per weight byte).
-  for_each_block_tile<2, 8, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
+  // floor on the 1B shape: fewer broadcasts per weight byte). Prefill tiles
+  // are one block by up to 8 tokens: their integer group sums and float
+  // totals take 16 registers.
+  for_each_block_tile<1, 8, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b, std::size_t t) {
     const std::size_t rows_left = row_end - b * rows;
     if constexpr (C == 1)
-      q8_decode_tile<B>(xq + t * x_stride, x_scale + t, x_corr + t, data + b * quads * quant::kQ8BlockBytes,
-                        w.row_scale + b * rows, quads, rows_left, y + t * y_stride + b * rows);
+      q8_decode_tile<B>(xq + t * x_stride, x_scale + t * scale_stride, x_corr + t * scale_stride,
+                        data + b * quads * quant::kQ8BlockBytes, w.row_scale + b * rows, quads, rows_left,
+                        y + t * y_stride + b * rows);
     else
-      q8_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t, x_corr + t, data + b * quads * quant::kQ8BlockBytes,
-                    w.row_scale + b * rows, quads, rows_left, y + t * y_stride + b * rows, y_stride);
+      q8_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t * scale_stride, x_corr + t * scale_stride, scale_stride,
+                    data + b * quads * quant::kQ8BlockBytes, w.row_scale + b * rows, quads, rows_left,
+                    y + t * y_stride + b * rows, y_stride);
   });
 }
 

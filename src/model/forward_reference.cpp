@@ -27,25 +27,19 @@ float weight_at(const WeightMatrix& m, std::size_t r, std::size_t c) {
   return 0.0f;
 }
 
-// y = W x (+ b). Quantized weights multiply int8-quantized activations (q8:
-// one scale per token; q4: one per group of 32) and bf16 weights bf16-rounded
-// ones, as the kernels do by design.
+// y = W x (+ b). Quantized weights multiply int8-quantized activations (one
+// scale per group of 32) and bf16 weights bf16-rounded ones, as the kernels
+// do by design.
 std::vector<float> linear(const WeightMatrix& w, const std::vector<float>& x, const std::vector<float>& b) {
   std::vector<float> input = x;
   if (w.dtype == DType::bf16)  // bf16 weights multiply bf16-rounded activations (kernels_impl.h)
     for (float& v : input) v = bf16_to_f32(f32_to_bf16(v));
   if (is_quantized(w.dtype)) {
     std::vector<std::int8_t> q(x.size());
-    if (w.dtype == DType::q4) {
-      std::vector<float> scales(x.size() / quant::kQ4Group);
-      std::vector<std::int32_t> corr(scales.size());
-      quant::quantize_activations_grouped(x.data(), x.size(), q.data(), scales.data(), corr.data());
-      for (std::size_t i = 0; i < x.size(); ++i) input[i] = float(q[i]) * scales[i / quant::kQ4Group];
-    } else {
-      float scale = 0.0f;
-      quant::quantize_activations(x.data(), x.size(), q.data(), &scale, nullptr);
-      for (std::size_t i = 0; i < x.size(); ++i) input[i] = float(q[i]) * scale;
-    }
+    std::vector<float> scales(quant::activation_groups(x.size()));
+    std::vector<std::int32_t> corr(scales.size());
+    quant::quantize_activations_grouped(x.data(), x.size(), q.data(), scales.data(), corr.data());
+    for (std::size_t i = 0; i < x.size(); ++i) input[i] = float(q[i]) * scales[i / quant::kQ4Group];
   }
   std::vector<float> y(w.rows);
   for (std::size_t r = 0; r < w.rows; ++r) {

@@ -25,17 +25,17 @@ constexpr std::size_t kRowGrain = 16;
 constexpr std::size_t kDecodeRowGrain = 64;
 
 // The activations in the form the weights' kernel multiplies: f32 as given,
-// bf16-rounded for bf16 weights, int8 with per-token scales (and q4 group
-// corrections) for quantized weights. Made once per call, shared by every
+// bf16-rounded for bf16 weights, int8 with a scale and a correction per group
+// of 32 for quantized weights. Made once per call, shared by every
 // fused matrix. Buffers are per thread: ops run on one thread at a time per
 // model, but several models may run on different threads.
 struct PreparedInput {
   const float* f32 = nullptr;
   const bf16_t* bf16 = nullptr;
   const std::int8_t* q = nullptr;
-  const float* q_scale = nullptr;        // [tokens][q_corr_stride] too
+  const float* q_scale = nullptr;        // [tokens][q_corr_stride]: one per group of 32
   const std::int32_t* q_corr = nullptr;  // [tokens][q_corr_stride] (kernels/kernels.h)
-  std::size_t q_corr_stride = 0;         // q4: cols / 32 group corrections; q8: 1 per token
+  std::size_t q_corr_stride = 0;         // quant::activation_groups(cols)
 };
 
 PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t tokens, std::size_t cols, DType dtype) {
@@ -51,22 +51,23 @@ PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t toke
     thread_local std::vector<std::int8_t> xq;
     thread_local std::vector<float> x_scale;
     thread_local std::vector<std::int32_t> x_corr;
-    const bool q4 = dtype == DType::q4;
-    // q4: a scale and a correction per group of 32; q8: one of each per token.
-    in.q_corr_stride = q4 ? cols / quant::kQ4Group : 1;
+    // A scale and a correction per group of 32 (quant::quantize_activations_grouped,
+    // with the ISA's quantizer for each group).
+    const std::size_t groups = quant::activation_groups(cols);
+    in.q_corr_stride = groups;
     if (xq.size() < tokens * cols) xq.resize(tokens * cols);
-    if (x_scale.size() < tokens * in.q_corr_stride) x_scale.resize(tokens * in.q_corr_stride);
-    if (x_corr.size() < tokens * in.q_corr_stride) x_corr.resize(tokens * in.q_corr_stride);
-    for (std::size_t t = 0; t < tokens; ++t) {
-      std::int8_t* q = xq.data() + t * cols;
-      std::int32_t* corr = x_corr.data() + t * in.q_corr_stride;
-      if (q4) {
-        quant::quantize_activations_grouped(x + t * cols, cols, q, &x_scale[t * in.q_corr_stride], corr);
-      } else {
-        ctx.kernels.quantize_activations(x + t * cols, cols, q, &x_scale[t], nullptr);
-        *corr = quant::q8_activation_correction(q, cols);
+    if (x_scale.size() < tokens * groups) x_scale.resize(tokens * groups);
+    if (x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
+    for (std::size_t t = 0; t < tokens; ++t)
+      for (std::size_t g = 0; g < groups; ++g) {
+        const std::size_t at = t * cols + g * quant::kQ4Group, len = std::min(quant::kQ4Group, cols - g * quant::kQ4Group);
+        std::int32_t& corr = x_corr[t * groups + g];
+        ctx.kernels.quantize_activations(x + at, len, &xq[at], &x_scale[t * groups + g], len == quant::kQ4Group ? &corr : nullptr);
+        if (len < quant::kQ4Group) {
+          corr = 0;
+          for (std::size_t i = 0; i < len; ++i) corr -= 8 * xq[at + i];
+        }
       }
-    }
     in.q = xq.data();
     in.q_scale = x_scale.data();
     in.q_corr = x_corr.data();

@@ -70,19 +70,17 @@ int q4_value(const MatrixView& w, std::size_t r, std::size_t c);
 float q4_scale(const MatrixView& w, std::size_t r, std::size_t g);
 float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c);
 
-// Activations of q8 matmuls: one symmetric scale per token (CTranslate2-style
-// dynamic int8). q: n int8; group_corr (if non-null): for each group of 32,
-// -8 * sum of its q.
+// n values to int8 with one symmetric scale (absmax / 127). q: n int8;
+// group_corr (if non-null): for each whole group of 32, -8 * sum of its q.
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr);
-// Activations of q4 matmuls: one symmetric scale per group of 32 (as
-// llama.cpp's Q8_0 activations), so an outlier channel costs only its own
-// group precision; n is a multiple of 32. scales and group_corr: n / 32 each,
-// group_corr = -8 * the group's sum of q (the correction that lets q4 kernels
-// multiply the stored unsigned nibbles).
+// The activations of q8 and q4 matmuls: one scale per group of 32 (as
+// llama.cpp's Q8_0 activations; the last group may be shorter), so an
+// outlier channel costs only its own group precision. scales and group_corr
+// hold activation_groups(n) values; group_corr = -8 * the group's sum of q,
+// the correction that lets the kernels multiply stored unsigned weights (q4
+// nibbles + 8; q8 bytes + 128 start from 16 x it).
+constexpr std::size_t activation_groups(std::size_t n) { return (n + kQ4Group - 1) / kQ4Group; }
 void quantize_activations_grouped(const float* x, std::size_t n, std::int8_t* q, float* scales,
                                   std::int32_t* group_corr);
-// The correction a token's q8 products start from: -128 x the sum of its n
-// int8 activations (the stored q8 weights carry a + 128 bias).
-std::int32_t q8_activation_correction(const std::int8_t* q, std::size_t n);
 
 }  // namespace kvlm::quant

@@ -191,9 +191,9 @@ TEST_P(KernelTest, ConvertMatchesScalarRounding) {
 namespace kvlm {
 namespace {
 
-// Plain double sums over dequantized weights and activations (x_scale: q8's
-// one per token, q4's one per group of 32); abs_sum gets the sum of the
-// terms' magnitudes (what float rounding error scales with).
+// Plain double sums over dequantized weights and activations (x_scale: one
+// per group of 32); abs_sum gets the sum of the terms' magnitudes (what float
+// rounding error scales with).
 double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq, const float* x_scale,
                        double& abs_sum) {
   double acc = 0;
@@ -201,7 +201,7 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
   for (std::size_t i = 0; i < w.cols; ++i) {
     const bool q8 = w.dtype == DType::q8;
     const double wv = q8 ? double(quant::dequantize_q8(w, r, i)) : double(quant::dequantize_q4(w, r, i));
-    const double xs = q8 ? x_scale[0] : x_scale[i / quant::kQ4Group];
+    const double xs = x_scale[i / quant::kQ4Group];
     acc += wv * double(xq[i]) * xs;
     abs_sum += std::fabs(wv * double(xq[i]) * xs);
   }
@@ -230,19 +230,13 @@ void check_quantized(const KernelTable& k, DType format) {
       const MatrixView& w = m.view;
       const auto x = random_floats(tokens * in, 22);
       std::vector<std::int8_t> xq(tokens * in);
-      // q4: a scale and a correction per group; q8: one of each per token.
-      const std::size_t per_token = format == DType::q4 ? in / 32 : 1;
+      // A scale and a correction per group of 32 (in = 100: the last has 4 columns).
+      const std::size_t per_token = quant::activation_groups(in);
       std::vector<float> xs(tokens * per_token);
       std::vector<std::int32_t> corr(tokens * per_token);
-      for (std::size_t t = 0; t < tokens; ++t) {
-        if (format == DType::q4) {
-          quant::quantize_activations_grouped(x.data() + t * in, in, xq.data() + t * in, xs.data() + t * per_token,
-                                              corr.data() + t * per_token);
-        } else {
-          quant::quantize_activations(x.data() + t * in, in, xq.data() + t * in, &xs[t], nullptr);
-          corr[t] = quant::q8_activation_correction(xq.data() + t * in, in);
-        }
-      }
+      for (std::size_t t = 0; t < tokens; ++t)
+        quant::quantize_activations_grouped(x.data() + t * in, in, xq.data() + t * in, xs.data() + t * per_token,
+                                            corr.data() + t * per_token);
       std::vector<float> y(tokens * rows, NAN);
       const MatmulQuantFn fn = format == DType::q8 ? k.matmul_q8 : k.matmul_q4;
       fn(xq.data(), in, xs.data(), corr.data(), tokens, w, row_begin, row_end, y.data(), rows);
