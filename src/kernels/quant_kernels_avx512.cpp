@@ -1,8 +1,9 @@
 // AVX-512 VNNI quantized matmuls over 16-row blocks: one zmm lane per row,
 // 4 activation bytes broadcast to every lane. vpdpbusd multiplies unsigned by
 // signed bytes, so both formats feed their stored, biased weights (q8:
-// value + 128; q4: nibble value + 8) as the unsigned operand and start from
-// the activations' correction (q8: -128 x token sum; q4: -8 x group sum).
+// value + 128; q4: nibble value + 8) as the unsigned operand and start each
+// activation group of 32 from its correction (q8: -128 x group sum, 16 x
+// x_corr; q4: -8 x group sum, x_corr).
 #include <immintrin.h>
 
 #include <algorithm>

@@ -209,14 +209,15 @@ double dequantized_dot(const MatrixView& w, std::size_t r, const std::int8_t* xq
 }
 
 void check_quantized(const KernelTable& k, DType format) {
-  for (const std::size_t in : {32u, 64u, 128u, 192u, 2048u, 100u}) {
+  // q8 also takes activation groups cut short: 1 quad (100 columns), 6 and 7 (56, 60).
+  for (const std::size_t in : {32u, 64u, 128u, 192u, 2048u, 100u, 56u, 60u}) {
     if (format == DType::q4 && in % 32 != 0) continue;
     // Every tile shape: decode 4, 2 and 1 16-row blocks (7 blocks from row
-    // 16), prefill 8 / 4 / 2 / 1 tokens by 1 or 2 blocks; q4 also last
-    // stored tiles of 3 and 1 blocks (112 and 80 rows); q8 also a last block
-    // of 9 rows, padded in storage, inside a 4-block decode and a 2-block
-    // prefill tile (121 = 7 x 16 + 9), and alone (105 and 73: a 4-block
-    // tile must start on a multiple of 4 blocks).
+    // 16), prefill 8 / 4 / 2 / 1 tokens by one block (AVX2 q8 by up to 4
+    // blocks, in halves); q4 also last stored tiles of 3 and 1 blocks (112
+    // and 80 rows); q8 also a last block of 9 rows, padded in storage, inside
+    // a 4-block decode tile (121 = 7 x 16 + 9), and alone (105 and 73: a
+    // 4-block tile must start on a multiple of 4 blocks).
     const std::vector<std::size_t> row_counts =
         format == DType::q4 ? std::vector<std::size_t>{128, 112, 80} : std::vector<std::size_t>{121, 105, 73};
     for (const std::size_t tokens : {1u, 3u, 4u, 9u, 15u})
