@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -37,6 +38,17 @@ void ReadOnlyFile::read_at(void* dst, std::size_t offset, std::size_t n) const {
       throw Error("cannot read " + path_.string() + ": " + (got < 0 ? std::strerror(errno) : "unexpected end of file"));
     done += std::size_t(got);
   }
+}
+
+bool file_starts_with(const std::filesystem::path& path, std::string_view magic) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  std::string head(magic.size(), '\0');
+  const bool ok = std::fread(head.data(), 1, head.size(), f) == head.size() && head == magic;
+  std::fclose(f);
+  return ok;
 }
 
 }  // namespace kvlm

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string_view>
 
 namespace kvlm {
 
@@ -28,5 +29,9 @@ class ReadOnlyFile {
   int fd_ = -1;
   std::size_t size_ = 0;
 };
+
+// True when `path` is a regular file whose first bytes are `magic` (false,
+// never an error, for anything that cannot be read).
+bool file_starts_with(const std::filesystem::path& path, std::string_view magic);
 
 }  // namespace kvlm

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/read_only_file.h"
 #include "kvlm/error.h"
 #include "tokenizer/utf8.h"
 
@@ -270,16 +271,7 @@ const GgufTensor* GgufFile::tensor(const std::string& name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
-bool is_gguf_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char magic[4] = {};
-  const bool ok = std::fread(magic, 1, 4, f) == 4 && std::memcmp(magic, kMagic, 4) == 0;
-  std::fclose(f);
-  return ok;
-}
+bool is_gguf_file(const std::filesystem::path& path) { return file_starts_with(path, std::string_view(kMagic, 4)); }
 
 std::string printable(std::string_view text) {
   std::string out;

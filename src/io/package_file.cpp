@@ -86,14 +86,7 @@ std::optional<std::string_view> PackageFile::file(const std::string& name) const
 }
 
 bool is_package_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char magic[8] = {};
-  const bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, package::kMagic.data(), 8) == 0;
-  std::fclose(f);
-  return ok;
+  return file_starts_with(path, package::kMagic);
 }
 
 }  // namespace kvlm
