@@ -1,5 +1,6 @@
 // TensorSource over a GGUF: llama.cpp's tensor names mapped to Hugging Face
 // ones, quantized tensors dequantized to f32 when asked for.
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <regex>
@@ -52,7 +53,9 @@ class GgufSource final : public TensorSource {
   SourceTensorData data(const std::string& name) override {
     const GgufTensor& t = get(name);
     const int heads = permuted_heads(name);
-    if (heads == 0 && (t.type == GgmlType::f32 || t.type == GgmlType::f16 || t.type == GgmlType::bf16)) {
+    // Used in place when the file's alignment lets kernels read it as elements (general.alignment may be 1).
+    const bool aligned = reinterpret_cast<std::uintptr_t>(t.data) % alignof(float) == 0;
+    if (heads == 0 && aligned && (t.type == GgmlType::f32 || t.type == GgmlType::f16 || t.type == GgmlType::bf16)) {
       const DType d = t.type == GgmlType::f32 ? DType::f32 : t.type == GgmlType::f16 ? DType::f16 : DType::bf16;
       return {d, t.data, t.nbytes, true};
     }
