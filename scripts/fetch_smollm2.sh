@@ -31,6 +31,8 @@ if command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&
   PIP=(python3 -m pip)
 elif command -v pip >/dev/null 2>&1; then
   PIP=(pip)
+elif VENV_PYTHON=$("$(dirname "$0")/python_env.sh" 2>/dev/null); then  # Debian's python3 has no pip: the project's venv
+  PIP=("$VENV_PYTHON" -m pip)
 else
   die "neither 'python3 -m pip' nor 'pip' is available"
 fi
