@@ -10,6 +10,7 @@
 #include "core/half.h"
 #include "core/matrix_view.h"
 #include "kvlm/dtype.h"
+#include "quant/quant_formats.h"
 
 namespace kvlm {
 
@@ -57,10 +58,10 @@ using MatmulQuantFn = void (*)(const std::int8_t* xq, std::size_t x_stride, cons
                                const std::int32_t* x_corr, std::size_t tokens, const MatrixView& w,
                                std::size_t row_begin, std::size_t row_end, float* y, std::size_t y_stride);
 
-// Per-token int8 activations, exactly quant::quantize_activations (its
-// specification) but vectorised where the ISA allows.
-using QuantizeActivationsFn = void (*)(const float* x, std::size_t n, std::int8_t* q, float* scale,
-                                       std::int32_t* group_corr);
+// int8 activations with one scale, exactly quant::quantize_activations (its
+// specification) but vectorised where the ISA allows; quantized matmuls take
+// it per group of 32 (quant::quantize_activations_grouped).
+using QuantizeActivationsFn = quant::QuantizeFn;
 
 // gate[i] = silu(gate[i]) * up[i] = gate[i] / (1 + e^-gate[i]) * up[i]: the
 // SwiGLU MLP's activation. The exp is Cephes' expf polynomial on every ISA

@@ -51,23 +51,15 @@ PreparedInput prepare_input(const Context& ctx, const float* x, std::size_t toke
     thread_local std::vector<std::int8_t> xq;
     thread_local std::vector<float> x_scale;
     thread_local std::vector<std::int32_t> x_corr;
-    // A scale and a correction per group of 32 (quant::quantize_activations_grouped,
-    // with the ISA's quantizer for each group).
+    // A scale and a correction per group of 32, each group through the ISA's quantizer.
     const std::size_t groups = quant::activation_groups(cols);
     in.q_corr_stride = groups;
     if (xq.size() < tokens * cols) xq.resize(tokens * cols);
     if (x_scale.size() < tokens * groups) x_scale.resize(tokens * groups);
     if (x_corr.size() < tokens * groups) x_corr.resize(tokens * groups);
     for (std::size_t t = 0; t < tokens; ++t)
-      for (std::size_t g = 0; g < groups; ++g) {
-        const std::size_t at = t * cols + g * quant::kQ4Group, len = std::min(quant::kQ4Group, cols - g * quant::kQ4Group);
-        std::int32_t& corr = x_corr[t * groups + g];
-        ctx.kernels.quantize_activations(x + at, len, &xq[at], &x_scale[t * groups + g], len == quant::kQ4Group ? &corr : nullptr);
-        if (len < quant::kQ4Group) {
-          corr = 0;
-          for (std::size_t i = 0; i < len; ++i) corr -= 8 * xq[at + i];
-        }
-      }
+      quant::quantize_activations_grouped(x + t * cols, cols, &xq[t * cols], &x_scale[t * groups], &x_corr[t * groups],
+                                          ctx.kernels.quantize_activations);
     in.q = xq.data();
     in.q_scale = x_scale.data();
     in.q_corr = x_corr.data();

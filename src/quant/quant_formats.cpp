@@ -103,10 +103,10 @@ void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* 
 }
 
 void quantize_activations_grouped(const float* x, std::size_t n, std::int8_t* q, float* scales,
-                                  std::int32_t* group_corr) {
+                                  std::int32_t* group_corr, QuantizeFn quantize) {
   for (std::size_t g = 0, at = 0; at < n; ++g, at += kQ4Group) {
     const std::size_t len = std::min(kQ4Group, n - at);
-    quantize_activations(x + at, len, q + at, &scales[g], nullptr);
+    quantize(x + at, len, q + at, &scales[g], nullptr);
     std::int32_t sum = 0;
     for (std::size_t i = 0; i < len; ++i) sum += q[at + i];
     group_corr[g] = -8 * sum;

@@ -73,14 +73,17 @@ float dequantize_q4(const MatrixView& w, std::size_t r, std::size_t c);
 // n values to int8 with one symmetric scale (absmax / 127). q: n int8;
 // group_corr (if non-null): for each whole group of 32, -8 * sum of its q.
 void quantize_activations(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr);
+// quantize_activations or an ISA's bit-exact version of it (kernels.h).
+using QuantizeFn = void (*)(const float* x, std::size_t n, std::int8_t* q, float* scale, std::int32_t* group_corr);
 // The activations of q8 and q4 matmuls: one scale per group of 32 (as
 // llama.cpp's Q8_0 activations; the last group may be shorter), so an
 // outlier channel costs only its own group precision. scales and group_corr
 // hold activation_groups(n) values; group_corr = -8 * the group's sum of q,
 // the correction that lets the kernels multiply stored unsigned weights (q4
-// nibbles + 8; q8 bytes + 128 start from 16 x it).
+// nibbles + 8; q8 bytes + 128 start from 16 x it). Each group goes through
+// `quantize` (the kernels pass their ISA's).
 constexpr std::size_t activation_groups(std::size_t n) { return (n + kQ4Group - 1) / kQ4Group; }
 void quantize_activations_grouped(const float* x, std::size_t n, std::int8_t* q, float* scales,
-                                  std::int32_t* group_corr);
+                                  std::int32_t* group_corr, QuantizeFn quantize = quantize_activations);
 
 }  // namespace kvlm::quant
