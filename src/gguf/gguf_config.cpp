@@ -17,13 +17,10 @@ using nlohmann::json;
 constexpr std::array<std::string_view, 8> kEndOfGenerationTexts{
     "<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>",
 };
-constexpr std::int64_t kTokenTypeControl = 3, kTokenTypeUserDefined = 4;
-
-[[noreturn]] void fail(const GgufFile& g, const std::string& what) { throw Error(g.path().string() + ": " + what); }
 
 std::int64_t positive(const GgufFile& g, const std::string& key) {
   const std::int64_t v = g.integer(key);
-  if (v <= 0 || v > (std::int64_t(1) << 30)) fail(g, "metadata " + key + " = " + std::to_string(v) + " is out of range");
+  if (v <= 0 || v > (std::int64_t(1) << 30)) g.fail("metadata " + key + " = " + std::to_string(v) + " is out of range");
   return v;
 }
 
@@ -31,7 +28,7 @@ std::int64_t vocab_size(const GgufFile& g, const std::string& arch) {
   if (const auto n = g.optional_integer(arch + ".vocab_size")) return *n;
   if (const json* tokens = g.find("tokenizer.ggml.tokens"); tokens && tokens->is_array()) return std::int64_t(tokens->size());
   if (const GgufTensor* t = g.tensor("token_embd.weight"); t && t->dims.size() == 2) return std::int64_t(t->dims[1]);
-  fail(g, "cannot tell the vocabulary size (no " + arch + ".vocab_size, tokenizer.ggml.tokens or token_embd.weight)");
+  g.fail("cannot tell the vocabulary size (no " + arch + ".vocab_size, tokenizer.ggml.tokens or token_embd.weight)");
 }
 
 std::vector<std::int64_t> end_of_generation_ids(const GgufFile& g) {
@@ -47,7 +44,8 @@ std::vector<std::int64_t> end_of_generation_ids(const GgufFile& g) {
     for (std::size_t i = 0; i < tokens->size(); ++i) {
       const json& type = (*types)[i];
       if (!type.is_number_integer() || !(*tokens)[i].is_string()) continue;
-      if (type.get<std::int64_t>() != kTokenTypeControl && type.get<std::int64_t>() != kTokenTypeUserDefined) continue;
+      if (type.get<std::int64_t>() != gguf_token_type::control && type.get<std::int64_t>() != gguf_token_type::user_defined)
+        continue;
       const std::string& text = (*tokens)[i].get_ref<const std::string&>();
       if (std::find(kEndOfGenerationTexts.begin(), kEndOfGenerationTexts.end(), text) != kEndOfGenerationTexts.end())
         add(std::int64_t(i));
@@ -68,10 +66,10 @@ json gguf_config_json(const GgufFile& g) {
     c["architectures"] = {"Qwen2ForCausalLM"};
     c["model_type"] = "qwen2";
   } else {
-    fail(g, "general.architecture '" + printable(arch) + "' is not supported (kvlm runs llama and qwen2)");
+    g.fail("general.architecture '" + printable(arch) + "' is not supported (kvlm runs llama and qwen2)");
   }
   if (const auto experts = g.optional_integer(arch + ".expert_count"); experts && *experts > 0)
-    fail(g, "mixture-of-experts models (" + arch + ".expert_count = " + std::to_string(*experts) + ") are not supported");
+    g.fail("mixture-of-experts models (" + arch + ".expert_count = " + std::to_string(*experts) + ") are not supported");
   const std::int64_t hidden = positive(g, arch + ".embedding_length");
   const std::int64_t heads = positive(g, arch + ".attention.head_count");
   c["hidden_size"] = hidden;
@@ -83,22 +81,22 @@ json gguf_config_json(const GgufFile& g) {
   const std::int64_t head_dim = g.find(key_length) ? positive(g, key_length) : hidden / heads;
   c["head_dim"] = head_dim;
   if (const auto v = g.optional_integer(arch + ".attention.value_length"); v && *v != head_dim)
-    fail(g, "value_length " + std::to_string(*v) + " differs from key_length " + std::to_string(head_dim));
+    g.fail("value_length " + std::to_string(*v) + " differs from key_length " + std::to_string(head_dim));
   if (const auto rot = g.optional_integer(arch + ".rope.dimension_count"); rot && *rot != head_dim)
-    fail(g, "partial rotary embeddings (" + arch + ".rope.dimension_count = " + std::to_string(*rot) +
+    g.fail("partial rotary embeddings (" + arch + ".rope.dimension_count = " + std::to_string(*rot) +
                 ", head dim " + std::to_string(head_dim) + ") are not supported");
   c["vocab_size"] = vocab_size(g, arch);
   c["max_position_embeddings"] = positive(g, arch + ".context_length");
   if (const auto eps = g.optional_real(arch + ".attention.layer_norm_rms_epsilon")) c["rms_norm_eps"] = *eps;
   if (const auto theta = g.optional_real(arch + ".rope.freq_base")) c["rope_theta"] = *theta;
   if (const auto scaling = g.optional_string(arch + ".rope.scaling.type"); scaling && *scaling != "none")
-    fail(g, arch + ".rope.scaling.type '" + printable(*scaling) + "' is not supported");
+    g.fail(arch + ".rope.scaling.type '" + printable(*scaling) + "' is not supported");
   c["tie_word_embeddings"] = g.tensor("output.weight") == nullptr;
   c["hidden_act"] = "silu";
   if (arch == "llama") c["attention_bias"] = g.tensor("blk.0.attn_q.bias") != nullptr;
   if (const GgufTensor* f = g.tensor("rope_freqs.weight")) {
     if (f->type != GgmlType::f32 || f->elements() != std::uint64_t(head_dim / 2))
-      fail(g, "rope_freqs.weight must be " + std::to_string(head_dim / 2) + " F32 values");
+      g.fail("rope_freqs.weight must be " + std::to_string(head_dim / 2) + " F32 values");
     std::vector<float> factors(std::size_t(head_dim / 2));  // (copied: the file's alignment may be under 4)
     std::memcpy(factors.data(), f->data, factors.size() * sizeof(float));
     c["rope_freq_factors"] = factors;

@@ -227,44 +227,46 @@ const nlohmann::json* GgufFile::find(const std::string& key) const {
 std::optional<std::string> GgufFile::optional_string(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
-  if (!v->is_string()) throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected a string");
+  if (!v->is_string()) fail("metadata " + key + " is " + type_name(*v) + ", expected a string");
   return v->get<std::string>();
 }
 
 std::string GgufFile::string(const std::string& key) const {
   if (auto v = optional_string(key)) return *v;
-  throw Error(path().string() + ": metadata " + key + " is missing");
+  fail("metadata " + key + " is missing");
 }
 
 std::optional<std::int64_t> GgufFile::optional_integer(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
   if (!v->is_number_integer())
-    throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected an integer");
+    fail("metadata " + key + " is " + type_name(*v) + ", expected an integer");
   if (v->is_number_unsigned() && v->get<std::uint64_t>() > std::uint64_t(INT64_MAX))
-    throw Error(path().string() + ": metadata " + key + " = " + v->dump() + " is out of range");
+    fail("metadata " + key + " = " + v->dump() + " is out of range");
   return v->get<std::int64_t>();
 }
 
 std::int64_t GgufFile::integer(const std::string& key) const {
   if (auto v = optional_integer(key)) return *v;
-  throw Error(path().string() + ": metadata " + key + " is missing");
+  fail("metadata " + key + " is missing");
 }
 
 std::optional<double> GgufFile::optional_real(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
-  if (!v->is_number()) throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected a number");
-  if (!std::isfinite(v->get<double>())) throw Error(path().string() + ": metadata " + key + " is not a finite number");
+  if (!v->is_number()) fail("metadata " + key + " is " + type_name(*v) + ", expected a number");
+  if (!std::isfinite(v->get<double>())) fail("metadata " + key + " is not a finite number");
   return v->get<double>();
 }
 
 std::optional<bool> GgufFile::optional_bool(const std::string& key) const {
   const nlohmann::json* v = find(key);
   if (!v) return std::nullopt;
-  if (!v->is_boolean()) throw Error(path().string() + ": metadata " + key + " is " + type_name(*v) + ", expected a bool");
+  if (!v->is_boolean()) fail("metadata " + key + " is " + type_name(*v) + ", expected a bool");
   return v->get<bool>();
 }
+
+void GgufFile::fail(const std::string& what) const { throw Error(path().string() + ": " + what); }
 
 const GgufTensor* GgufFile::tensor(const std::string& name) const {
   const auto it = tensor_index_.find(name);

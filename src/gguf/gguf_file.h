@@ -53,6 +53,9 @@ class GgufFile {
   std::optional<double> optional_real(const std::string& key) const;
   std::optional<bool> optional_bool(const std::string& key) const;
 
+  // Throws Error "<path>: <what>".
+  [[noreturn]] void fail(const std::string& what) const;
+
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
   // nullptr when the file has no such tensor.
   const GgufTensor* tensor(const std::string& name) const;

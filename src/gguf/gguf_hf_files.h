@@ -10,6 +10,11 @@
 
 namespace kvlm {
 
+// llama.cpp's tokenizer.ggml.token_type values.
+namespace gguf_token_type {
+constexpr std::int64_t normal = 1, unknown = 2, control = 3, user_defined = 4;
+}
+
 // Architectures llama and qwen2; any other general.architecture is an Error.
 nlohmann::json gguf_config_json(const GgufFile& gguf);
 // eos_token_id lists every end-of-generation token llama.cpp stops on.

@@ -15,8 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-// llama.cpp's token types.
-constexpr std::int64_t kUnknown = 2, kControl = 3, kUserDefined = 4;
+using gguf_token_type::control, gguf_token_type::unknown, gguf_token_type::user_defined;
 
 // The split regexes of llama.cpp's pre-tokenizer types (llama-vocab.cpp), as
 // the models' own tokenizer.json files spell them.
@@ -25,13 +24,11 @@ constexpr const char* kLlama3Regex =
 constexpr const char* kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-[[noreturn]] void fail(const GgufFile& g, const std::string& what) { throw Error(g.path().string() + ": " + what); }
-
 // The text of a list's string item, which the Hugging Face files (JSON) can only hold as valid UTF-8.
 const std::string& utf8_item(const GgufFile& g, const json& item, const char* key, std::size_t i) {
   const std::string& s = item.get_ref<const std::string&>();
   if (utf8::find_invalid(s) != std::string_view::npos)
-    fail(g, std::string(key) + "[" + std::to_string(i) + "] is not valid UTF-8: '" + printable(s) + "'");
+    g.fail(std::string(key) + "[" + std::to_string(i) + "] is not valid UTF-8: '" + printable(s) + "'");
   return s;
 }
 
@@ -44,33 +41,33 @@ struct Vocab {
 Vocab read_vocab(const GgufFile& g) {
   Vocab v;
   const json* tokens = g.find("tokenizer.ggml.tokens");
-  if (!tokens || !tokens->is_array() || tokens->empty()) fail(g, "tokenizer.ggml.tokens is missing or not a list");
+  if (!tokens || !tokens->is_array() || tokens->empty()) g.fail("tokenizer.ggml.tokens is missing or not a list");
   v.tokens.reserve(tokens->size());
   for (const json& t : *tokens) {
-    if (!t.is_string()) fail(g, "tokenizer.ggml.tokens holds a non-string");
+    if (!t.is_string()) g.fail("tokenizer.ggml.tokens holds a non-string");
     v.tokens.push_back(utf8_item(g, t, "tokenizer.ggml.tokens", v.tokens.size()));
   }
   auto same_length = [&](const char* key) -> const json* {
     const json* a = g.find(key);
     if (!a) return nullptr;
     if (!a->is_array() || a->size() != tokens->size())
-      fail(g, std::string(key) + " must be a list as long as tokenizer.ggml.tokens");
+      g.fail(std::string(key) + " must be a list as long as tokenizer.ggml.tokens");
     return a;
   };
   if (const json* types = same_length("tokenizer.ggml.token_type"))
     for (const json& t : *types) {
-      if (!t.is_number_integer()) fail(g, "tokenizer.ggml.token_type holds a non-integer");
+      if (!t.is_number_integer()) g.fail("tokenizer.ggml.token_type holds a non-integer");
       v.types.push_back(t.get<std::int64_t>());
     }
   if (const json* scores = same_length("tokenizer.ggml.scores"))
     for (const json& s : *scores) {
-      if (!s.is_number()) fail(g, "tokenizer.ggml.scores holds a non-number");
+      if (!s.is_number()) g.fail("tokenizer.ggml.scores holds a non-number");
       v.scores.push_back(s.get<double>());
     }
   return v;
 }
 
-std::int64_t type_of(const Vocab& v, std::size_t id) { return v.types.empty() ? 1 : v.types[id]; }
+std::int64_t type_of(const Vocab& v, std::size_t id) { return v.types.empty() ? gguf_token_type::normal : v.types[id]; }
 
 // The first id of each token text (a few GGUFs repeat a text; later ids stay reachable as added tokens).
 json vocab_object(const Vocab& v) {
@@ -86,14 +83,14 @@ json added_tokens(const Vocab& v) {
   json added = json::array();
   for (std::size_t id = 0; id < v.tokens.size(); ++id) {
     const std::int64_t type = type_of(v, id);
-    if (type != kControl && type != kUserDefined && type != kUnknown) continue;
+    if (type != control && type != user_defined && type != unknown) continue;
     added.push_back({{"id", id},
                      {"content", v.tokens[id]},
                      {"single_word", false},
                      {"lstrip", false},
                      {"rstrip", false},
                      {"normalized", false},
-                     {"special", type != kUserDefined}});
+                     {"special", type != user_defined}});
   }
   return added;
 }
@@ -101,7 +98,7 @@ json added_tokens(const Vocab& v) {
 std::optional<std::string> token_text(const GgufFile& g, const Vocab& v, const char* key) {
   const auto id = g.optional_integer(key);
   if (!id || *id < 0) return std::nullopt;
-  if (std::size_t(*id) >= v.tokens.size()) fail(g, std::string(key) + " " + std::to_string(*id) + " is outside the vocabulary");
+  if (std::size_t(*id) >= v.tokens.size()) g.fail(std::string(key) + " " + std::to_string(*id) + " is outside the vocabulary");
   return v.tokens[std::size_t(*id)];
 }
 
@@ -132,9 +129,9 @@ json byte_level(bool use_regex) {
 
 json byte_level_bpe(const GgufFile& g, const Vocab& v) {
   const json* merges = g.find("tokenizer.ggml.merges");
-  if (!merges || !merges->is_array()) fail(g, "tokenizer.ggml.merges is missing (a gpt2 tokenizer needs its merges)");
+  if (!merges || !merges->is_array()) g.fail("tokenizer.ggml.merges is missing (a gpt2 tokenizer needs its merges)");
   for (std::size_t i = 0; i < merges->size(); ++i) {
-    if (!(*merges)[i].is_string()) fail(g, "tokenizer.ggml.merges holds a non-string");
+    if (!(*merges)[i].is_string()) g.fail("tokenizer.ggml.merges holds a non-string");
     utf8_item(g, (*merges)[i], "tokenizer.ggml.merges", i);
   }
   const std::string pre = g.optional_string("tokenizer.ggml.pre").value_or("default");
@@ -153,7 +150,7 @@ json byte_level_bpe(const GgufFile& g, const Vocab& v) {
   } else if (pre == "gpt-2" || pre == "gpt2" || pre == "default") {
     pre_tokenizer = byte_level(true);
   } else {
-    fail(g, "tokenizer.ggml.pre '" + printable(pre) + "' is not supported (llama-bpe, qwen2, smollm, gpt-2)");
+    g.fail("tokenizer.ggml.pre '" + printable(pre) + "' is not supported (llama-bpe, qwen2, smollm, gpt-2)");
   }
   t["normalizer"] = normalizer;
   t["pre_tokenizer"] = pre_tokenizer;
@@ -176,7 +173,7 @@ std::vector<std::size_t> char_starts(std::string_view s) {
 // scores: every split of a token into two tokens, the merges of higher-scored
 // results first, splits of one token ordered by their pieces' ids.
 json merges_from_scores(const GgufFile& g, const Vocab& v) {
-  if (v.scores.empty()) fail(g, "tokenizer.ggml.scores is missing (a llama tokenizer needs its scores)");
+  if (v.scores.empty()) g.fail("tokenizer.ggml.scores is missing (a llama tokenizer needs its scores)");
   std::unordered_map<std::string_view, std::size_t> ids;
   for (std::size_t id = 0; id < v.tokens.size(); ++id) ids.emplace(v.tokens[id], id);
   // The byte lengths of the tokens: a cut is looked up only when both pieces have one, so that a
@@ -240,7 +237,7 @@ json gguf_tokenizer_json(const GgufFile& g) {
   else if (model == "llama")
     t = sentencepiece_bpe(g, v);
   else
-    fail(g, "tokenizer.ggml.model '" + printable(model) + "' is not supported (gpt2 or llama)");
+    g.fail("tokenizer.ggml.model '" + printable(model) + "' is not supported (gpt2 or llama)");
   t["version"] = "1.0";
   t["added_tokens"] = added_tokens(v);
   return t;
@@ -261,7 +258,7 @@ json gguf_tokenizer_config_json(const GgufFile& g) {
   if (const auto add_bos = g.optional_bool("tokenizer.ggml.add_bos_token")) c["add_bos_token"] = *add_bos;
   if (const auto chat_template = g.optional_string("tokenizer.chat_template")) {
     if (const std::size_t bad = utf8::find_invalid(*chat_template); bad != std::string_view::npos)
-      fail(g, "tokenizer.chat_template is not valid UTF-8 (at its byte " + std::to_string(bad) + ")");
+      g.fail("tokenizer.chat_template is not valid UTF-8 (at its byte " + std::to_string(bad) + ")");
     c["chat_template"] = *chat_template;
   }
   return c;
