@@ -26,12 +26,11 @@ enum class WeightMemory {
   // pages the kernel maps 4 KiB at a time (as a copy, a download, or faults
   // after an eviction leave a file; a sequential read such as `kvlm
   // convert`'s leaves large folios) and anonymous memory can get huge pages
-  // and the copy fits in half the available memory: then it is copied. In
-  // this project's VM each 4 KiB page of a mapping costs 1-1.4 us at its
-  // first touch and a TLB miss per token after that: an f16 1B package
-  // copied in by `cp` started in 0.9-1.3 s mapped, 0.35-0.42 s copied; one
-  // with half its pages in 2 MiB entries 0.48-0.56 s mapped. A Hugging Face
-  // directory is mapped.
+  // and the copy fits in half the available memory: then it is copied,
+  // because every 4 KiB page of a mapping costs a page walk at its first
+  // touch and TLB misses in every token after that, which make such a
+  // package start and decode slower mapped than copied (docs/PERF.md).
+  // A Hugging Face directory or a GGUF is mapped.
   automatic,
   // Used straight from the mapped file: loading takes milliseconds, and
   // processes share the page cache's copy.

@@ -73,8 +73,8 @@ class Loader {
   // Quantizes a checkpoint matrix row by row. q4 needs whole 16-row blocks
   // and 32-column groups; a matrix without them (only tiny test shapes)
   // falls back to q8, which pads its last row block. q4 keeps the output
-  // matrix in q8, as llama.cpp's Q4 files keep theirs in Q6_K or Q8_0: in q4
-  // it alone moved SmolLM2-135M's mean KLD against f32 by about 0.3.
+  // matrix in q8, as llama.cpp's Q4 files keep theirs in Q6_K or Q8_0: the
+  // logits are the error that reaches every token (docs/PERF.md).
   WeightMatrix quantized(const std::string& name, const SourceTensorData& t, std::size_t rows, std::size_t cols,
                          bool output) {
     if (!quant::q8_fits(cols))
