@@ -81,7 +81,7 @@ void kernel_plain(const KernelTable& table, const float* x, std::size_t tokens, 
   }
 }
 
-// q8 / q4 in the loader's layout: data, then scales (q8), in one buffer.
+// q8 / q4 in the loader's layout, scales inside the data.
 template <DType Q>
 OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std::size_t cols) {
   OwnedMatrix m;
@@ -90,13 +90,10 @@ OwnedMatrix make_quantized(const std::vector<float>& src, std::size_t rows, std:
   std::byte* base = m.buffers.back().data();
   m.view.data = base;
   for (std::size_t r = 0; r < rows; ++r) {
-    if constexpr (Q == DType::q8) {
-      auto* scales = reinterpret_cast<float*>(base + quant::q8_stored_rows(rows) * cols);
-      quant::quantize_row_q8(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base), scales);
-      m.view.row_scale = scales;
-    } else {
+    if constexpr (Q == DType::q8)
+      quant::quantize_row_q8(src.data() + r * cols, cols, r, reinterpret_cast<std::uint8_t*>(base));
+    else
       quant::quantize_row_q4(src.data() + r * cols, rows, cols, r, reinterpret_cast<std::uint8_t*>(base));
-    }
   }
   return m;
 }

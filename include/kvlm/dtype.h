@@ -6,10 +6,10 @@
 
 namespace kvlm {
 
-// f32 / f16 / bf16: plain floats. q8: int8 weights, one symmetric f32 scale
-// per output row (coremltools' linear_symmetric, CTranslate2's int8). q4:
-// 4-bit weights in groups of 32 along a row with one f16 scale per group
-// (llama.cpp Q4_0's size class). q8 and q4 are weight formats only; caches
+// f32 / f16 / bf16: plain floats. q8: int8 weights in groups of 32 along a
+// row with one symmetric f16 scale per group (llama.cpp Q8_0's precision).
+// q4: 4-bit weights in groups of 32 along a row with one f16 scale per
+// group (llama.cpp Q4_0's size class). q8 and q4 are weight formats only; caches
 // and activations stay f16 / f32.
 enum class DType { f32, f16, bf16, q8, q4 };
 

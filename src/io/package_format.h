@@ -2,12 +2,11 @@
 //
 //   [0, 8)    magic "KVLMPKG1"
 //   [8, 16)   u64 little-endian: header length H
-//   [16, 16+H) header JSON: {"format_version": 4, "dtype": "q8", "data_offset": D, "config": {...},
+//   [16, 16+H) header JSON: {"format_version": 5, "dtype": "q8", "data_offset": D, "config": {...},
 //             "generation_config": {...} | null,
 //             "files": {"tokenizer.json": [offset, bytes], ...},
 //             "tensors": {"model.layers.0.self_attn.q_proj": {"format": "q8",
-//                 "shape": [rows, cols], "data": [offset, bytes],
-//                 "row_scale": [offset, bytes] (q8 only)}, ...}}
+//                 "shape": [rows, cols], "data": [offset, bytes]}, ...}}
 //   [D, end)  blobs (tensor data, scales, carried files); every [offset, bytes]
 //             is relative to D, and D and every offset are multiples of kAlignment.
 //
@@ -22,8 +21,9 @@
 namespace kvlm::package {
 
 constexpr std::string_view kMagic = "KVLMPKG1";
-// 3: q8 and q4 in 16-row interleaved blocks; 4: q4 in 4-block tiles, scales inside.
-constexpr int kFormatVersion = 4;
+// 3: q8 and q4 in 16-row interleaved blocks; 4: q4 in 4-block tiles, scales inside;
+// 5: q8 with a scale per row and group of 32, inside its data.
+constexpr int kFormatVersion = 5;
 constexpr std::size_t kAlignment = 256;
 
 // Text files of a model directory carried inside the package.

@@ -44,11 +44,12 @@ using ConvertFn = void (*)(const void* src, void* dst, std::size_t n);
 
 // Quantized weights times int8 activations with one scale per group of 32
 // (quant::quantize_activations_grouped):
-// y[t * y_stride + r] = sum_g x_scale[t * G + g] * sum_{i in g} xq[t * x_stride + i] * w[r][i]
-// with G = quant::activation_groups(x_stride) and w dequantized, for rows r
-// in [row_begin, row_end); row_begin is a multiple of 16 (the row block) and
-// row_end too unless it is w.rows. Each group's integer sum is scaled and
-// added in group order, then (q8) multiplied by the row's scale. The VNNI
+// y[t * y_stride + r] = sum_g (w_scale[r][g] * x_scale[t * G + g]) * sum_{i in g} xq[t * x_stride + i] * w_q[r][i]
+// with G = quant::activation_groups(x_stride) and w_q, w_scale the weights'
+// integer values and group scales, for rows r in [row_begin, row_end);
+// row_begin is a multiple of 16 (the row block) and row_end too unless it is
+// w.rows. Each group's exact integer sum is scaled by that product and added
+// in group order (one fma where the ISA has it). The VNNI
 // kernels feed the stored unsigned weights to vpdpbusd and start each group
 // from the activations' correction x_corr[t * G + g] (-8 x the group's sum;
 // q8, whose bias is 128, starts from 16 x it); the AVX2 and generic q8

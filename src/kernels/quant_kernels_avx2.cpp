@@ -41,34 +41,38 @@ inline void store_rows(float* y, __m256 v, std::size_t valid) {
   for (std::size_t i = 0; i < valid; ++i) y[i] = lanes[i];
 }
 
-// One half of a q8 row block (8 rows) x C tokens: w and w_scale point at the
-// block's first column quad, already offset to the half. Each activation
-// group's (8 quads') exact integer sum is scaled by its activation scale and
-// added in group order; the row scales multiply the total.
+// One half of a q8 row block (8 rows, one ymm lane per row) x C tokens:
+// block points at the block's first group (core/matrix_view.h). Per group
+// the exact integer sum is scaled by the 8 rows' scales times the group's
+// activation scale in one fma, groups added in order: the float steps of
+// q4_half_tile.
 template <int C>
 void q8_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, std::size_t scale_stride,
-                  const std::uint8_t* w, const float* w_scale, std::size_t quads, std::size_t valid, float* y,
+                  const std::uint8_t* block, std::size_t half, std::size_t quads, std::size_t valid, float* y,
                   std::size_t y_stride) {
-  constexpr std::size_t kGroupQuads = quant::kQ4Group / 4;
-  __m256 total[C];
-  for (int c = 0; c < C; ++c) total[c] = _mm256_setzero_ps();
-  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kGroupQuads) {
-    __m256i acc[C];
-    for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_si256();
-    for (std::size_t k = k0; k < std::min(quads, k0 + kGroupQuads); ++k) {
-      const __m256i wv = load_q8(w + k * quant::kQ8BlockBytes);
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += quant::kQ8GroupQuads) {
+    const std::uint8_t* wg = block + g * quant::kQ8GroupBytes;
+    const std::size_t n = quant::q8_group_quads(quads, g);
+    __m256i sum[C];
+    for (int c = 0; c < C; ++c) sum[c] = _mm256_setzero_si256();
+    for (std::size_t k = 0; k < n; ++k) {
+      const __m256i wv = load_q8(wg + k * quant::kQ8BlockBytes + half * 32);
       for (int c = 0; c < C; ++c) {
         std::int32_t x4;
-        __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + k * 4, 4);
-        acc[c] = _mm256_add_epi32(acc[c], dot_s8s8(wv, _mm256_set1_epi32(x4)));
+        __builtin_memcpy(&x4, xq + std::size_t(c) * x_stride + (k0 + k) * 4, 4);
+        sum[c] = _mm256_add_epi32(sum[c], dot_s8s8(wv, _mm256_set1_epi32(x4)));
       }
     }
-    for (int c = 0; c < C; ++c)
-      total[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[c]), _mm256_set1_ps(x_scale[std::size_t(c) * scale_stride + g]),
-                                 total[c]);
+    const __m256 scale = _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + n * quant::kQ8BlockBytes + half * 16)));
+    for (int c = 0; c < C; ++c) {
+      const __m256 group_scale = _mm256_mul_ps(scale, _mm256_set1_ps(x_scale[std::size_t(c) * scale_stride + g]));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[c]), group_scale, acc[c]);
+    }
   }
-  const __m256 scale = _mm256_loadu_ps(w_scale);
-  for (int c = 0; c < C; ++c) store_rows(y + std::size_t(c) * y_stride, _mm256_mul_ps(total[c], scale), valid);
+  for (int c = 0; c < C; ++c) store_rows(y + std::size_t(c) * y_stride, acc[c], valid);
 }
 
 // One half of a q4 row block (8 rows, one ymm lane per row) x C tokens: w and
@@ -122,36 +126,42 @@ void q4_half_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_sc
 constexpr std::size_t kPrefetchBytes = 2048;
 constexpr std::size_t kQ4PrefetchBytes = 8192;
 
+// w: the first of B q8 blocks, each block_bytes long.
 template <int B>
-void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint8_t* w, const float* w_scale,
+void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::uint8_t* w, std::size_t block_bytes,
                     std::size_t quads, std::size_t rows_left, float* y) {
-  constexpr std::size_t kGroupQuads = quant::kQ4Group / 4;
-  __m256 total[B][2];
-  for (int b = 0; b < B; ++b) total[b][0] = total[b][1] = _mm256_setzero_ps();
-  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kGroupQuads) {
-    __m256i acc[B][2];
-    for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_si256();
-    for (std::size_t k = k0; k < std::min(quads, k0 + kGroupQuads); ++k) {
+  __m256 acc[B][2];
+  for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += quant::kQ8GroupQuads) {
+    const std::size_t n = quant::q8_group_quads(quads, g);
+    __m256i sum[B][2];
+    for (int b = 0; b < B; ++b) sum[b][0] = sum[b][1] = _mm256_setzero_si256();
+    for (std::size_t k = 0; k < n; ++k) {
       std::int32_t x4;
-      __builtin_memcpy(&x4, xq + k * 4, 4);
+      __builtin_memcpy(&x4, xq + (k0 + k) * 4, 4);
       const __m256i xv = _mm256_set1_epi32(x4);
       for (int b = 0; b < B; ++b) {
-        const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+        const std::uint8_t* wk = w + std::size_t(b) * block_bytes + g * quant::kQ8GroupBytes + k * quant::kQ8BlockBytes;
         prefetch_at(wk, kPrefetchBytes);
         for (int half = 0; half < 2; ++half)
-          acc[b][half] = _mm256_add_epi32(acc[b][half], dot_s8s8(load_q8(wk + half * 32), xv));
+          sum[b][half] = _mm256_add_epi32(sum[b][half], dot_s8s8(load_q8(wk + half * 32), xv));
       }
     }
-    const __m256 group_scale = _mm256_set1_ps(x_scale[g]);
-    for (int b = 0; b < B; ++b)
-      for (int half = 0; half < 2; ++half)
-        total[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[b][half]), group_scale, total[b][half]);
+    const __m256 x_group_scale = _mm256_set1_ps(x_scale[g]);
+    for (int b = 0; b < B; ++b) {
+      const std::uint8_t* scales = w + std::size_t(b) * block_bytes + g * quant::kQ8GroupBytes + n * quant::kQ8BlockBytes;
+      prefetch_at(scales, kPrefetchBytes);  // the stream's one line per group that no quad asked for
+      for (int half = 0; half < 2; ++half) {
+        const __m256 scale = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + half * 16)));
+        acc[b][half] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[b][half]), _mm256_mul_ps(scale, x_group_scale), acc[b][half]);
+      }
+    }
   }
   for (int b = 0; b < B; ++b)
     for (int half = 0; half < 2; ++half) {
       const std::size_t first = std::size_t(b) * quant::kBlockRows + std::size_t(half) * 8;
       if (first >= rows_left) break;
-      store_rows(y + first, _mm256_mul_ps(total[b][half], _mm256_loadu_ps(w_scale + first)), rows_left - first);
+      store_rows(y + first, acc[b][half], rows_left - first);
     }
 }
 
@@ -205,20 +215,20 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t y_stride) {
   const auto* data = static_cast<const std::uint8_t*>(w.data);
   const std::size_t quads = w.cols / 4, scale_stride = quant::activation_groups(x_stride);
+  const std::size_t block_bytes = quant::q8_block_bytes(w.cols);
   constexpr std::size_t rows = quant::kBlockRows;
   const std::size_t block_end = (row_end + rows - 1) / rows;
   for_each_block_tile<1, 4, 4>(tokens, row_begin / rows, block_end, [&]<int B, int C>(std::size_t b0, std::size_t t) {
     if constexpr (C == 1) {
-      q8_decode_tile<B>(xq + t * x_stride, x_scale + t * scale_stride, data + b0 * quads * quant::kQ8BlockBytes,
-                        w.row_scale + b0 * rows, quads, row_end - b0 * rows, y + t * y_stride + b0 * rows);
+      q8_decode_tile<B>(xq + t * x_stride, x_scale + t * scale_stride, data + b0 * block_bytes, block_bytes, quads,
+                        row_end - b0 * rows, y + t * y_stride + b0 * rows);
     } else {
       for (std::size_t b = b0; b < b0 + B; ++b)
         for (std::size_t half = 0; half < 2; ++half) {  // rows 0-7 of the block, then 8-15
           const std::size_t first = b * rows + half * 8;
           if (first >= row_end) break;
-          q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t * scale_stride, scale_stride,
-                          data + b * quads * quant::kQ8BlockBytes + half * 32, w.row_scale + first, quads,
-                          row_end - first, y + t * y_stride + first, y_stride);
+          q8_half_tile<C>(xq + t * x_stride, x_stride, x_scale + t * scale_stride, scale_stride, data + b * block_bytes,
+                          half, quads, row_end - first, y + t * y_stride + first, y_stride);
         }
     }
   });

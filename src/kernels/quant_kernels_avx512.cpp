@@ -130,90 +130,97 @@ inline void store_rows(float* y, __m512 v, std::size_t valid) {
     _mm512_mask_storeu_ps(y, __mmask16((1u << valid) - 1), v);
 }
 
-// q8 activation groups are 8 column quads (32 columns); the last may be shorter.
-constexpr std::size_t kQ8GroupQuads = quant::kQ4Group / 4;
-
-// B q8 row blocks x C tokens (C > 1). Lane l of a block's sums is row l. Each
-// activation group's sum starts at its correction for the + 128 weight bias
-// (16 x x_corr) and is exact; it is scaled by the group's activation scale
-// and added in group order, and the row scales multiply the total, so every
-// tile shape gives the same bits.
+// B q8 row blocks x C tokens (C > 1); w: the first block (core/matrix_view.h),
+// each block_bytes long. Lane l of a block's sums is row l. Each group's sum
+// starts at its correction for the + 128 weight bias (16 x x_corr) and is
+// exact; it is scaled by the 16 rows' scales times the group's activation
+// scale in one fma, and groups are added in order, so every tile shape gives
+// the same bits.
 template <int B, int C>
 void q8_tile(const std::int8_t* xq, std::size_t x_stride, const float* x_scale, const std::int32_t* x_corr,
-             std::size_t scale_stride, const std::uint8_t* w, const float* w_scale, std::size_t quads,
+             std::size_t scale_stride, const std::uint8_t* w, std::size_t block_bytes, std::size_t quads,
              std::size_t rows_left, float* y, std::size_t y_stride) {
-  __m512 total[B][C];
+  __m512 acc[B][C];
   for (int b = 0; b < B; ++b)
-    for (int c = 0; c < C; ++c) total[b][c] = _mm512_setzero_ps();
-  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kQ8GroupQuads) {
-    __m512i acc[B][C];
+    for (int c = 0; c < C; ++c) acc[b][c] = _mm512_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += quant::kQ8GroupQuads) {
+    const std::uint8_t* wg = w + g * quant::kQ8GroupBytes;
+    const std::size_t n = quant::q8_group_quads(quads, g);
+    __m512i sum[B][C];
     for (int c = 0; c < C; ++c) {
       const __m512i corr = _mm512_set1_epi32(16 * x_corr[std::size_t(c) * scale_stride + g]);
-      for (int b = 0; b < B; ++b) acc[b][c] = corr;
+      for (int b = 0; b < B; ++b) sum[b][c] = corr;
     }
-    const std::size_t k1 = std::min(quads, k0 + kQ8GroupQuads);
-    for (std::size_t k = k0; k < k1; ++k) {
+    for (std::size_t k = 0; k < n; ++k) {
       __m512i wv[B];
-      for (int b = 0; b < B; ++b) wv[b] = _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes);
+      for (int b = 0; b < B; ++b)
+        wv[b] = _mm512_loadu_si512(wg + std::size_t(b) * block_bytes + k * quant::kQ8BlockBytes);
       for (int c = 0; c < C; ++c) {
-        const __m512i xv = broadcast4(xq + std::size_t(c) * x_stride + k * 4);
-        for (int b = 0; b < B; ++b) acc[b][c] = _mm512_dpbusd_epi32(acc[b][c], wv[b], xv);
+        const __m512i xv = broadcast4(xq + std::size_t(c) * x_stride + (k0 + k) * 4);
+        for (int b = 0; b < B; ++b) sum[b][c] = _mm512_dpbusd_epi32(sum[b][c], wv[b], xv);
       }
     }
-    for (int c = 0; c < C; ++c) {
-      const __m512 group_scale = _mm512_set1_ps(x_scale[std::size_t(c) * scale_stride + g]);
-      for (int b = 0; b < B; ++b) total[b][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[b][c]), group_scale, total[b][c]);
+    for (int b = 0; b < B; ++b) {
+      const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(wg + std::size_t(b) * block_bytes + n * quant::kQ8BlockBytes)));
+      for (int c = 0; c < C; ++c) {
+        const __m512 group_scale = _mm512_mul_ps(scale, _mm512_set1_ps(x_scale[std::size_t(c) * scale_stride + g]));
+        acc[b][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[b][c]), group_scale, acc[b][c]);
+      }
     }
   }
-  for (int b = 0; b < B; ++b) {
-    const __m512 scale = _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows);
+  for (int b = 0; b < B; ++b)
     for (int c = 0; c < C; ++c)
-      store_rows(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kBlockRows, _mm512_mul_ps(total[b][c], scale),
+      store_rows(y + std::size_t(c) * y_stride + std::size_t(b) * quant::kBlockRows, acc[b][c],
                  rows_left - std::size_t(b) * quant::kBlockRows);
-  }
 }
 
 // Decode: one token, B blocks; the same exact integer group sums as q8_tile,
 // split over two accumulators per block (even and odd column quads) so
 // consecutive vpdpbusd do not wait on each other, with the weights asked for
-// ahead.
+// ahead, and the same float steps.
 template <int B>
 void q8_decode_tile(const std::int8_t* xq, const float* x_scale, const std::int32_t* x_corr, const std::uint8_t* w,
-                    const float* w_scale, std::size_t quads, std::size_t rows_left, float* y) {
-  __m512 total[B];
-  for (int b = 0; b < B; ++b) total[b] = _mm512_setzero_ps();
-  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += kQ8GroupQuads) {
+                    std::size_t block_bytes, std::size_t quads, std::size_t rows_left, float* y) {
+  __m512 acc[B];
+  for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
+  for (std::size_t g = 0, k0 = 0; k0 < quads; ++g, k0 += quant::kQ8GroupQuads) {
+    const std::uint8_t* wg = w + g * quant::kQ8GroupBytes;
+    const std::size_t n = quant::q8_group_quads(quads, g);
     __m512i even[B], odd[B];
     for (int b = 0; b < B; ++b) {
       even[b] = _mm512_set1_epi32(16 * x_corr[g]);
       odd[b] = _mm512_setzero_si512();
     }
-    const std::size_t k1 = std::min(quads, k0 + kQ8GroupQuads);
-    std::size_t k = k0;
-    for (; k + 2 <= k1; k += 2) {
-      const __m512i x0 = broadcast4(xq + k * 4), x1 = broadcast4(xq + k * 4 + 4);
+    std::size_t k = 0;
+    for (; k + 2 <= n; k += 2) {
+      const __m512i x0 = broadcast4(xq + (k0 + k) * 4), x1 = broadcast4(xq + (k0 + k) * 4 + 4);
 #pragma GCC unroll 4
       for (int b = 0; b < B; ++b) {
-        const std::uint8_t* wk = w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes;
+        const std::uint8_t* wk = wg + std::size_t(b) * block_bytes + k * quant::kQ8BlockBytes;
         prefetch_at(wk, kPrefetchBytes);
         prefetch_at(wk, kPrefetchBytes + 64);
         even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(wk), x0);
         odd[b] = _mm512_dpbusd_epi32(odd[b], _mm512_loadu_si512(wk + quant::kQ8BlockBytes), x1);
       }
     }
-    if (k < k1) {
-      const __m512i x0 = broadcast4(xq + k * 4);
+    if (k < n) {
+      const __m512i x0 = broadcast4(xq + (k0 + k) * 4);
       for (int b = 0; b < B; ++b)
-        even[b] = _mm512_dpbusd_epi32(even[b], _mm512_loadu_si512(w + (std::size_t(b) * quads + k) * quant::kQ8BlockBytes), x0);
+        even[b] = _mm512_dpbusd_epi32(
+            even[b], _mm512_loadu_si512(wg + std::size_t(b) * block_bytes + k * quant::kQ8BlockBytes), x0);
     }
-    const __m512 group_scale = _mm512_set1_ps(x_scale[g]);
-    for (int b = 0; b < B; ++b)
-      total[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[b], odd[b])), group_scale, total[b]);
+    const __m512 x_group_scale = _mm512_set1_ps(x_scale[g]);
+    for (int b = 0; b < B; ++b) {
+      const std::uint8_t* scales = wg + std::size_t(b) * block_bytes + n * quant::kQ8BlockBytes;
+      prefetch_at(scales, kPrefetchBytes);  // the stream's one line per group that no quad pair asked for
+      const __m512 scale = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales)));
+      acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(even[b], odd[b])),
+                               _mm512_mul_ps(scale, x_group_scale), acc[b]);
+    }
   }
   for (int b = 0; b < B; ++b)
-    store_rows(y + std::size_t(b) * quant::kBlockRows,
-               _mm512_mul_ps(total[b], _mm512_loadu_ps(w_scale + std::size_t(b) * quant::kBlockRows)),
-               rows_left - std::size_t(b) * quant::kBlockRows);
+    store_rows(y + std::size_t(b) * quant::kBlockRows, acc[b], rows_left - std::size_t(b) * quant::kBlockRows);
 }
 
 }  // namespace
@@ -223,6 +230,7 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
                std::size_t y_stride) {
   const auto* data = static_cast<const std::uint8_t*>(w.data);
   const std::size_t quads = w.cols / 4, scale_stride = quant::activation_groups(x_stride);
+  const std::size_t block_bytes = quant::q8_block_bytes(w.cols);
   constexpr std::size_t rows = quant::kBlockRows;
   const std::size_t block_end = (row_end + rows - 1) / rows;
   // Decode takes 4 blocks (2 were measured 0.75 -> 0.93 of the bandwidth
@@ -233,12 +241,10 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
     const std::size_t rows_left = row_end - b * rows;
     if constexpr (C == 1)
       q8_decode_tile<B>(xq + t * x_stride, x_scale + t * scale_stride, x_corr + t * scale_stride,
-                        data + b * quads * quant::kQ8BlockBytes, w.row_scale + b * rows, quads, rows_left,
-                        y + t * y_stride + b * rows);
+                        data + b * block_bytes, block_bytes, quads, rows_left, y + t * y_stride + b * rows);
     else
       q8_tile<B, C>(xq + t * x_stride, x_stride, x_scale + t * scale_stride, x_corr + t * scale_stride, scale_stride,
-                    data + b * quads * quant::kQ8BlockBytes, w.row_scale + b * rows, quads, rows_left,
-                    y + t * y_stride + b * rows, y_stride);
+                    data + b * block_bytes, block_bytes, quads, rows_left, y + t * y_stride + b * rows, y_stride);
   });
 }
 

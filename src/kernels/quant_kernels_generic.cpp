@@ -18,9 +18,9 @@ void matmul_q8(const std::int8_t* xq, std::size_t x_stride, const float* x_scale
         std::int32_t dot = 0;
         for (std::size_t i = g * quant::kQ4Group; i < std::min(w.cols, (g + 1) * quant::kQ4Group); ++i)
           dot += std::int32_t(xq[t * x_stride + i]) * quant::q8_value(w, r, i);
-        acc += float(dot) * x_scale[t * scale_stride + g];
+        acc += float(dot) * (quant::q8_scale(w, r, g) * x_scale[t * scale_stride + g]);
       }
-      y[t * y_stride + r] = acc * w.row_scale[r];
+      y[t * y_stride + r] = acc;
     }
 }
 

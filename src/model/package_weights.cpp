@@ -18,21 +18,6 @@
 
 namespace kvlm {
 
-namespace {
-
-std::size_t scale_bytes_q8(std::size_t rows) { return quant::q8_stored_rows(rows) * 4; }
-
-// q4's scales lie inside its data (core/matrix_view.h).
-std::size_t data_bytes(DType format, std::size_t rows, std::size_t cols) {
-  switch (format) {
-    case DType::q8: return quant::q8_stored_rows(rows) * cols;
-    case DType::q4: return MatrixView{format, rows, cols}.bytes();
-    default: return rows * cols * dtype_size(format);
-  }
-}
-
-}  // namespace
-
 Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, const ModelConfig& c, DType stored) {
   Weights w;
   w.keep_alive = package;
@@ -74,11 +59,9 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
                     std::to_string(bytes));
       return b.data;
     };
-    WeightMatrix m{format, rows, cols, checked("data", data_bytes(format, rows, cols))};
-    if (format == DType::q8) {
-      if (!quant::q8_fits(cols)) throw Error(where + ": tensor " + slot.name + ": q8 needs a multiple of 4 columns");
-      m.row_scale = reinterpret_cast<const float*>(checked("row_scale", scale_bytes_q8(rows)));
-    }
+    if (format == DType::q8 && !quant::q8_fits(cols))
+      throw Error(where + ": tensor " + slot.name + ": q8 needs a multiple of 4 columns");
+    const WeightMatrix m{format, rows, cols, checked("data", MatrixView{format, rows, cols}.bytes())};
     *slot.matrix = m;
     w.parameter_count += std::uint64_t(rows * cols);
     w.matrix_bytes += m.bytes();
@@ -149,8 +132,7 @@ void write_package(const Model& model, const ModelFiles& source, const std::file
     } else {
       const WeightMatrix& m = *slot.matrix;
       t["format"] = dtype_name(m.dtype);
-      t["data"] = blobs.add(m.data, data_bytes(m.dtype, m.rows, m.cols));
-      if (m.dtype == DType::q8) t["row_scale"] = blobs.add(m.row_scale, scale_bytes_q8(m.rows));
+      t["data"] = blobs.add(m.data, m.bytes());  // q8 and q4 scales lie inside
     }
     tensors[slot.name] = std::move(t);
   }

@@ -85,19 +85,16 @@ class Loader {
     LargeBuffer buf(m.bytes());  // zeroed: q8's padding rows keep bytes 0 and scale 0
     std::byte* base = buf.data();
     m.data = base;
-    if (format == DType::q8) m.row_scale = reinterpret_cast<const float*>(base + quant::q8_stored_rows(rows) * cols);
     const DType src = t.dtype;
     const ConvertFn widen = kernels_.convert[int(src)][int(DType::f32)];
     pool_.parallel_for(rows, 16, [&](int, std::size_t r0, std::size_t r1) {
       std::vector<float> row(cols);
       for (std::size_t r = r0; r < r1; ++r) {
         widen(t.data + r * cols * dtype_size(src), row.data(), cols);
-        if (format == DType::q8) {
-          quant::quantize_row_q8(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base),
-                                 const_cast<float*>(m.row_scale));
-        } else {
+        if (format == DType::q8)
+          quant::quantize_row_q8(row.data(), cols, r, reinterpret_cast<std::uint8_t*>(base));
+        else
           quant::quantize_row_q4(row.data(), rows, cols, r, reinterpret_cast<std::uint8_t*>(base));
-        }
       }
     });
     source_->release(name);

@@ -15,25 +15,45 @@ float absmax(const float* x, std::size_t n) {
   return m;
 }
 
+// Where group g of row r's block starts in a q8 matrix.
+std::size_t q8_group_start(std::size_t cols, std::size_t r, std::size_t g) {
+  return (r / kBlockRows) * q8_block_bytes(cols) + g * kQ8GroupBytes;
+}
 std::size_t q8_byte(std::size_t cols, std::size_t r, std::size_t c) {
-  return ((r / kBlockRows) * (cols / 4) + c / 4) * kQ8BlockBytes + (r % kBlockRows) * 4 + c % 4;
+  const std::size_t in_group = c % kQ4Group;
+  return q8_group_start(cols, r, c / kQ4Group) + in_group / 4 * kQ8BlockBytes + (r % kBlockRows) * 4 + c % 4;
+}
+std::size_t q8_scale_byte(std::size_t cols, std::size_t r, std::size_t g) {
+  return q8_group_start(cols, r, g) + q8_group_quads(cols / 4, g) * kQ8BlockBytes + (r % kBlockRows) * 2;
 }
 }  // namespace
 
-void quantize_row_q8(const float* row, std::size_t cols, std::size_t r, std::uint8_t* data, float* scales) {
-  const float m = absmax(row, cols);
-  scales[r] = m / 127.0f;
-  const float inv = m > 0.0f ? 127.0f / m : 0.0f;
-  for (std::size_t c = 0; c < cols; ++c)
-    data[q8_byte(cols, r, c)] = std::uint8_t(std::clamp(std::lrint(row[c] * inv), -127L, 127L) + 128);
+void quantize_row_q8(const float* row, std::size_t cols, std::size_t r, std::uint8_t* data) {
+  for (std::size_t g = 0, at = 0; at < cols; ++g, at += kQ4Group) {
+    const std::size_t len = std::min(kQ4Group, cols - at);
+    // The stored f16 scale is the one the weights are rounded against; a group
+    // too large for f16 takes its largest finite value and saturates.
+    const std::uint16_t scale = f32_to_f16(std::min(absmax(row + at, len) / 127.0f, 65504.0f));
+    std::memcpy(data + q8_scale_byte(cols, r, g), &scale, 2);
+    const float d = f16_to_f32(scale);
+    const float inv = d != 0.0f ? 1.0f / d : 0.0f;
+    for (std::size_t c = at; c < at + len; ++c)
+      data[q8_byte(cols, r, c)] = std::uint8_t(std::clamp(std::lrint(row[c] * inv), -127L, 127L) + 128);
+  }
 }
 
 int q8_value(const MatrixView& w, std::size_t r, std::size_t c) {
   return int(static_cast<const std::uint8_t*>(w.data)[q8_byte(w.cols, r, c)]) - 128;
 }
 
+float q8_scale(const MatrixView& w, std::size_t r, std::size_t g) {
+  std::uint16_t bits;
+  std::memcpy(&bits, static_cast<const std::uint8_t*>(w.data) + q8_scale_byte(w.cols, r, g), 2);
+  return f16_to_f32(bits);
+}
+
 float dequantize_q8(const MatrixView& w, std::size_t r, std::size_t c) {
-  return float(q8_value(w, r, c)) * w.row_scale[r];
+  return float(q8_value(w, r, c)) * q8_scale(w, r, c / kQ4Group);
 }
 
 namespace {

@@ -362,17 +362,24 @@ TEST_P(KernelTest, MatmulQ8) { check_quantized(table(), DType::q8); }
 TEST_P(KernelTest, MatmulQ4) { check_quantized(table(), DType::q4); }
 
 TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
-  // q8: a 20 x 64 matrix (a whole block and a padded one).
+  // q8: a 20 x 100 matrix (a whole block and a padded one; groups of 32, 32,
+  // 32 and 4 columns). Each group's scale is its f16-rounded absmax / 127.
   {
-    const std::size_t rows = 20, cols = 64;
+    const std::size_t rows = 20, cols = 100;
     const auto w = random_floats(rows * cols, 30);
-    std::vector<std::uint8_t> data(quant::q8_stored_rows(rows) * cols, 0);
-    std::vector<float> scales(quant::q8_stored_rows(rows), 0.0f);
-    for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data(), scales.data());
-    const MatrixView view{DType::q8, rows, cols, data.data(), scales.data()};
+    const MatrixView shape{DType::q8, rows, cols};
+    std::vector<std::uint8_t> data(shape.bytes(), 0);
+    for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data());
+    const MatrixView view{DType::q8, rows, cols, data.data()};
     for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t i = 0; i < cols; ++i)
-        EXPECT_LE(std::fabs(quant::dequantize_q8(view, r, i) - w[r * cols + i]), scales[r] / 2 + 1e-7) << r << "," << i;
+      for (std::size_t g = 0; g * 32 < cols; ++g) {
+        float m = 0.0f;
+        for (std::size_t i = g * 32; i < std::min(cols, g * 32 + 32); ++i) m = std::max(m, std::fabs(w[r * cols + i]));
+        const float d = quant::q8_scale(view, r, g);
+        ASSERT_EQ(d, f16_to_f32(f32_to_f16(m / 127.0f))) << r << "," << g;
+        for (std::size_t i = g * 32; i < std::min(cols, g * 32 + 32); ++i)
+          EXPECT_LE(std::fabs(quant::dequantize_q8(view, r, i) - w[r * cols + i]), d / 2 + 1e-3 * d) << r << "," << i;
+      }
   }
   // q4: a 48 x 64 matrix (one tile of 3 row blocks, two groups), every row quantized.
   const std::size_t rows = 48, cols = 64;
@@ -390,24 +397,37 @@ TEST(QuantFormatsTest, Q8AndQ4RoundTripWithinHalfAStep) {
     }
 }
 
-// The documented q8 byte layout (core/matrix_view.h): row-wise integer
-// values placed by hand, a unit scale from the row's 127.
+// The documented q8 byte layout (core/matrix_view.h), read by hand: 24 rows
+// (a block and a padded one) by 44 columns (a group of 8 quads and a short
+// one of 3). Each row holds 127 x 2^g at column 32g, so group g's scale is
+// exactly 2^g, and integer values elsewhere.
 TEST(QuantFormatsTest, Q8LayoutMatchesTheDocumentedInterleave) {
-  const std::size_t rows = 24, cols = 12;
+  const std::size_t rows = 24, cols = 44, quads = cols / 4;
+  auto value = [](std::size_t r, std::size_t c) { return c % 32 == 0 ? 127 : int((r * 5 + c * 7) % 255) - 127; };
   std::vector<float> m(rows * cols);
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = c == 0 ? 127.0f : float(int((r * 5 + c * 7) % 255) - 127);
-  std::vector<std::uint8_t> data(quant::q8_stored_rows(rows) * cols, 0);
-  std::vector<float> scales(quant::q8_stored_rows(rows), 0.0f);
-  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(m.data() + r * cols, cols, r, data.data(), scales.data());
-  for (std::size_t r = 0; r < rows; ++r) {
-    ASSERT_EQ(scales[r], 1.0f);
-    for (std::size_t c = 0; c < cols; ++c) {
-      const std::uint8_t byte = data[((r / 16) * (cols / 4) + c / 4) * 64 + (r % 16) * 4 + c % 4];
-      ASSERT_EQ(int(byte) - 128, int(m[r * cols + c])) << r << "," << c;
+    for (std::size_t c = 0; c < cols; ++c) m[r * cols + c] = float(value(r, c)) * float(1 << (c / 32));
+  const std::size_t block_bytes = quads * 64 + 2 * 32;
+  ASSERT_EQ(quant::q8_block_bytes(cols), block_bytes);
+  std::vector<std::uint8_t> data(MatrixView{DType::q8, rows, cols}.bytes(), 0);
+  ASSERT_EQ(data.size(), 2 * block_bytes);
+  for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(m.data() + r * cols, cols, r, data.data());
+  for (std::size_t r = 0; r < 32; ++r) {
+    const std::uint8_t* block = data.data() + (r / 16) * block_bytes;
+    for (std::size_t g = 0; g < 2; ++g) {
+      // Group 0: 8 quads (512 bytes), then scales; group 1 starts at 544: 3 quads, then scales.
+      const std::uint8_t* group = block + g * 544;
+      const std::size_t group_quads = g == 0 ? 8 : 3;
+      std::uint16_t scale_bits;
+      std::memcpy(&scale_bits, group + group_quads * 64 + (r % 16) * 2, 2);
+      // Padding rows (24-31) keep scale 0 and bytes 0.
+      ASSERT_EQ(f16_to_f32(scale_bits), r < rows ? float(1 << g) : 0.0f) << r << "," << g;
+      for (std::size_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) {
+        const std::uint8_t byte = group[(c % 32) / 4 * 64 + (r % 16) * 4 + c % 4];
+        ASSERT_EQ(int(byte), r < rows ? value(r, c) + 128 : 0) << r << "," << c;
+      }
     }
   }
-  for (std::size_t r = rows; r < quant::q8_stored_rows(rows); ++r) EXPECT_EQ(scales[r], 0.0f);  // padding
 }
 
 // The documented q4 byte layout (core/matrix_view.h), checked on hand-placed

@@ -16,7 +16,6 @@ namespace kvlm {
 // A weight matrix of `dtype` made from random values, owning its storage.
 struct OwnedWeights {
   std::vector<std::uint8_t> data;
-  std::vector<float> row_scale;
   MatrixView view;
 
   OwnedWeights(DType dtype, std::size_t rows, std::size_t cols, std::uint32_t seed) {
@@ -35,10 +34,8 @@ struct OwnedWeights {
         break;
       }
       case DType::q8:
-        data.assign(quant::q8_stored_rows(rows) * cols, 0);
-        row_scale.assign(quant::q8_stored_rows(rows), 0.0f);
-        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data(), row_scale.data());
-        view.row_scale = row_scale.data();
+        data.assign(view.bytes(), 0);
+        for (std::size_t r = 0; r < rows; ++r) quant::quantize_row_q8(w.data() + r * cols, cols, r, data.data());
         break;
       case DType::q4:
         data.assign(view.bytes(), 0);

@@ -27,7 +27,7 @@ struct ModelOptions {
       model = "kv:llama-3.2-1b-instruct";
     sub.add_option("--dtype", dtype,
                    "weights: f16 (default for a HF directory), bf16, f32 (with an f32 KV cache: the "
-                   "exactness mode), q8 (int8 per output row) or q4 (int4 groups of 32); a .kvlm package "
+                   "exactness mode), q8 (int8 groups of 32) or q4 (int4 groups of 32); a .kvlm package "
                    "runs as stored")
         ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
     sub.add_option("-t,--threads", threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
