@@ -6,6 +6,7 @@
 #   llama-perplexity  perplexity and --kl-divergence(-base)
 #   llama-simple      exactly-N greedy tokens for a raw prompt (stops early at EOG)
 #   llama-completion  greedy generation with --temp 0 --ignore-eos -no-cnv
+#   llama-bench       prefill / decode speed (bench/llama_cpp_compare.sh)
 # The source is the llama.cpp release that the npm package node-llama-cpp ships
 # as a git bundle (llama/gitRelease.bundle); it is fetched with `npm pack` (no
 # install scripts, no prebuilt binaries, no dependencies).
@@ -18,7 +19,7 @@ set -euo pipefail
 NLC_VERSION=3.22.1
 NLC_TGZ_SHA256=a0d9dd80eacd2ab1cfe71aee57ac8a806487fd70b3d2a38fbec637752d9e5c5f
 LLAMA_COMMIT=de3ff815ea7d559ee917f063901b8986f038abc6   # the bundle's HEAD (node-llama-cpp 3.22.1)
-TARGETS=(llama-quantize llama-tokenize llama-perplexity llama-simple llama-completion)
+TARGETS=(llama-quantize llama-tokenize llama-perplexity llama-simple llama-completion llama-bench)
 
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/kvlm
 NLC_DIR=${KVLM_LLAMA_CPP_SRC:-$CACHE/node-llama-cpp}
