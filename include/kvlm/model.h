@@ -86,6 +86,12 @@ class Model {
   // unchanged) if the state cannot hold them, Error for an id out of range.
   std::vector<float> forward(std::span<const std::int32_t> ids, State& state,
                              LogitsMode mode = LogitsMode::last) const;
+  // One decode step of several conversations as one pass over the weights
+  // (decode is bound by reading them, so a batch costs little more than one
+  // step): appends ids[i] to *states[i] (distinct States of this model) and
+  // returns logits [n][vocab], row i exactly what forward({ids[i]},
+  // *states[i]) returns. Checks everything before changing any State.
+  std::vector<float> forward_batch(std::span<const std::int32_t> ids, std::span<State* const> states) const;
 
   struct Impl;
   // Internals for kvlm's own tools (package writer); not a stable API.

@@ -22,6 +22,8 @@
 
 namespace kvlm {
 
+class DecodeBatcher;
+
 enum class StopReason { eos, length, stop, cancelled };
 const char* stop_reason_name(StopReason reason);  // "eos", "length", "stop", "cancelled"
 
@@ -44,6 +46,9 @@ struct GenerateOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Edits each step's logits [vocab] before sampling (tests, constrained output).
   std::function<void(std::span<float>)> logits_hook;
+  // Decode steps go through this batcher (of the session's model), batched
+  // with those of other sessions generating on other threads.
+  DecodeBatcher* batcher = nullptr;
 };
 
 struct Timings {

@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 
+#include "kvlm/decode_batcher.h"
 #include "kvlm/error.h"
 #include "kvlm/model_files.h"
 
@@ -172,6 +173,8 @@ void Session::prefill(std::span<const std::int32_t> ids) {
 GenerateResult Session::generate_ids(std::span<const std::int32_t> ids, const GenerateOptions& options) {
   if (ids.empty()) throw Error("empty prompt");
   if (!options.stop.empty() && !tokenizer_) throw Error("stop strings need a tokenizer");
+  if (options.batcher && &options.batcher->model() != model_.get())
+    throw Error("the decode batcher belongs to another model");
   if (ids.size() > std::size_t(state_.max_ctx()))
     throw ContextOverflowError("prompt of " + std::to_string(ids.size()) + " tokens does not fit the context of " +
                                std::to_string(state_.max_ctx()));
@@ -209,6 +212,18 @@ GenerateResult Session::generate_ids(std::span<const std::int32_t> ids, const Ge
 
   r.stop_reason = StopReason::length;
   double decode_ms = 0;
+  // Joined for the whole decode loop, so the batcher waits for this session's steps.
+  struct Membership {
+    DecodeBatcher* batcher;
+    explicit Membership(DecodeBatcher* b) : batcher(b) {
+      if (batcher) batcher->join();
+    }
+    ~Membership() {
+      if (batcher) batcher->leave();
+    }
+    Membership(const Membership&) = delete;
+    Membership& operator=(const Membership&) = delete;
+  } membership(options.batcher);
   for (int step = 0; step < options.max_new_tokens; ++step) {
     if (options.cancel && options.cancel->load()) {
       r.stop_reason = StopReason::cancelled;
@@ -239,8 +254,12 @@ GenerateResult Session::generate_ids(std::span<const std::int32_t> ids, const Ge
     // A full context ends generation cleanly ("length"), never an overflow.
     if (step + 1 == options.max_new_tokens || state_.length() == state_.max_ctx()) break;
     const auto t_step = Clock::now();
-    const std::int32_t one[1] = {next};
-    logits = model_->forward(one, state_, LogitsMode::last);
+    if (options.batcher) {
+      logits = options.batcher->decode(next, state_);
+    } else {
+      const std::int32_t one[1] = {next};
+      logits = model_->forward(one, state_, LogitsMode::last);
+    }
     cached_.push_back(next);
     decode_ms += ms_between(t_step, Clock::now());
     ++r.timings.decode_steps;

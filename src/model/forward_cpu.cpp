@@ -9,19 +9,27 @@
 
 namespace kvlm {
 
-void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State& state, LogitsMode mode,
-                 std::vector<float>& logits) {
+void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::span<State* const> states,
+                 LogitsMode mode, std::vector<float>& logits) {
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
   const ops::Context ctx{*m.kernels, *m.pool};
   const std::size_t T = ids.size(), H = std::size_t(c.hidden_size), D = std::size_t(c.head_dim);
   const std::size_t Hq = std::size_t(c.num_heads), Hkv = std::size_t(c.num_kv_heads);
   const std::size_t I = std::size_t(c.intermediate_size), V = std::size_t(c.vocab_size);
-  const std::size_t start = std::size_t(state.length()), max_ctx = std::size_t(state.max_ctx());
-  const DType cache_dtype = state.cache_dtype();
+  // A prompt runs in one State from its length on; a batch of decode steps
+  // runs token t in states[t] at that State's length.
+  const bool batch = states.size() > 1;
+  State& first = *states[0];
+  const std::size_t start = std::size_t(first.length());
+  auto state_of = [&](std::size_t t) -> State& { return batch ? *states[t] : first; };
+  auto position = [&](std::size_t t) { return batch ? std::size_t(states[t]->length()) : start + t; };
+  std::size_t max_ctx = 0;
+  for (State* st : states) max_ctx = std::max(max_ctx, std::size_t(st->max_ctx()));
+  const DType cache_dtype = first.cache_dtype();
   const std::size_t cache_elem = dtype_size(cache_dtype);
 
-  State::Scratch& s = state.scratch();
+  State::Scratch& s = first.scratch();
   using S = State::Scratch;
   S::ensure(s.x, T * H);
   S::ensure(s.xn, T * H);
@@ -33,7 +41,11 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
   S::ensure(s.up, T * I);
   S::ensure(s.rope_cos, T * D / 2);
   S::ensure(s.rope_sin, T * D / 2);
-  rope_tables(m.inv_freq, int(start), int(T), s.rope_cos.data(), s.rope_sin.data());
+  if (batch)
+    for (std::size_t t = 0; t < T; ++t)
+      rope_tables(m.inv_freq, int(position(t)), 1, s.rope_cos.data() + t * D / 2, s.rope_sin.data() + t * D / 2);
+  else
+    rope_tables(m.inv_freq, int(start), int(T), s.rope_cos.data(), s.rope_sin.data());
 
   ops::embed(w.embed, ids.data(), T, s.x.data());
   const float eps = float(c.rms_norm_eps);
@@ -52,16 +64,30 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, State&
     ops::rope(s.k.data(), T, Hkv, D, s.rope_cos.data(), s.rope_sin.data());
 
     // Append K/V: cache rows are [kv_head][position][head_dim].
-    auto* keys = static_cast<std::byte*>(state.keys(l));
-    auto* values = static_cast<std::byte*>(state.values(l));
-    for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t t = 0; t < T; ++t) {
+      State& st = state_of(t);
+      auto* keys = static_cast<std::byte*>(st.keys(l));
+      auto* values = static_cast<std::byte*>(st.values(l));
       for (std::size_t g = 0; g < Hkv; ++g) {
-        const std::size_t at = (g * max_ctx + start + t) * D * cache_elem;
+        const std::size_t at = (g * std::size_t(st.max_ctx()) + position(t)) * D * cache_elem;
         ops::store_rows(ctx, s.k.data() + (t * Hkv + g) * D, keys + at, cache_dtype, D);
         ops::store_rows(ctx, s.v.data() + (t * Hkv + g) * D, values + at, cache_dtype, D);
       }
+    }
 
-    ops::attention(ctx, shape, s.q.data(), keys, values, cache_dtype, s.attn.data(), s.scores.data());
+    if (batch) {
+      // Each decode step attends over its own State: the same call as its
+      // forward() alone would make.
+      for (std::size_t t = 0; t < T; ++t) {
+        State& st = *states[t];
+        const ops::AttentionShape one{1, position(t), Hq, Hkv, D, std::size_t(st.max_ctx())};
+        ops::attention(ctx, one, s.q.data() + t * Hq * D, st.keys(l), st.values(l), cache_dtype,
+                       s.attn.data() + t * Hq * D, s.scores.data());
+      }
+    } else {
+      ops::attention(ctx, shape, s.q.data(), first.keys(l), first.values(l), cache_dtype, s.attn.data(),
+                     s.scores.data());
+    }
     ops::matmul(ctx, s.attn.data(), T, lw.o, s.xn.data(), bias(lw.o_bias));
     ops::add(s.x.data(), s.xn.data(), T * H);
 

@@ -130,29 +130,78 @@ State Model::new_state(int max_ctx) const {
   return State(StateShape{c.num_layers, c.num_kv_heads, max_ctx, c.head_dim}, cache);
 }
 
-std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& state, LogitsMode mode) const {
-  const ModelConfig& c = impl_->config;
+namespace {
+
+void check_state(const ModelConfig& c, DType dtype, const State& state) {
   const StateShape& shape = state.shape();
   if (shape.num_layers != c.num_layers || shape.num_kv_heads != c.num_kv_heads || shape.head_dim != c.head_dim ||
-      state.cache_dtype() != (dtype() == DType::f32 ? DType::f32 : DType::f16))
+      state.cache_dtype() != (dtype == DType::f32 ? DType::f32 : DType::f16))
     throw Error("state was not created by this model");
-  if (ids.empty()) throw Error("forward needs at least one token");
+}
+
+void check_ids(const ModelConfig& c, std::span<const std::int32_t> ids) {
   for (const std::int32_t id : ids)
     if (id < 0 || id >= c.vocab_size)
       throw Error("token id " + std::to_string(id) + " is out of range [0, " + std::to_string(c.vocab_size) + ")");
-  if (std::size_t(state.length()) + ids.size() > std::size_t(state.max_ctx()))
+}
+
+void check_room(const State& state, std::size_t tokens) {
+  if (std::size_t(state.length()) + tokens > std::size_t(state.max_ctx()))
     throw ContextOverflowError("context overflow: " + std::to_string(state.length()) + " cached + " +
-                               std::to_string(ids.size()) + " new tokens exceed the context size " +
+                               std::to_string(tokens) + " new tokens exceed the context size " +
                                std::to_string(state.max_ctx()));
+}
+
+}  // namespace
+
+std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& state, LogitsMode mode) const {
+  const ModelConfig& c = impl_->config;
+  check_state(c, dtype(), state);
+  if (ids.empty()) throw Error("forward needs at least one token");
+  check_ids(c, ids);
+  check_room(state, ids.size());
   std::vector<float> logits;
   {
     const std::lock_guard lock(impl_->pool_mutex);
-    if (impl_->options.backend == Backend::reference)
+    if (impl_->options.backend == Backend::reference) {
       forward_reference(*impl_, ids, state, mode, logits);
-    else
-      forward_cpu(*impl_, ids, state, mode, logits);
+    } else {
+      State* const one[] = {&state};
+      forward_cpu(*impl_, ids, one, mode, logits);
+    }
   }
   state.set_length(state.length() + int(ids.size()));
+  return logits;
+}
+
+std::vector<float> Model::forward_batch(std::span<const std::int32_t> ids, std::span<State* const> states) const {
+  const ModelConfig& c = impl_->config;
+  if (ids.empty()) throw Error("forward_batch needs at least one token");
+  if (ids.size() != states.size())
+    throw Error("forward_batch got " + std::to_string(ids.size()) + " ids for " + std::to_string(states.size()) +
+                " states");
+  check_ids(c, ids);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (!states[i]) throw Error("forward_batch got a null state");
+    check_state(c, dtype(), *states[i]);
+    check_room(*states[i], 1);
+    for (std::size_t j = 0; j < i; ++j)
+      if (states[j] == states[i]) throw Error("forward_batch got the same state twice");
+  }
+  std::vector<float> logits;
+  {
+    const std::lock_guard lock(impl_->pool_mutex);
+    if (impl_->options.backend == Backend::reference) {
+      std::vector<float> one;
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        forward_reference(*impl_, ids.subspan(i, 1), *states[i], LogitsMode::last, one);
+        logits.insert(logits.end(), one.begin(), one.end());
+      }
+    } else {
+      forward_cpu(*impl_, ids, states, LogitsMode::all, logits);
+    }
+  }
+  for (State* st : states) st->set_length(st->length() + 1);
   return logits;
 }
 
