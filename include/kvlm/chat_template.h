@@ -9,9 +9,9 @@
 
 #include <filesystem>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kvlm {
@@ -20,6 +20,7 @@ class ModelFiles;
 
 namespace chat {
 struct Template;
+class Value;
 }
 
 struct ChatMessage {
@@ -30,9 +31,10 @@ struct ChatMessage {
 struct RenderOptions {
   // "YYYY-MM-DD": the day strftime_now() formats (time 00:00:00). Unset: now.
   std::optional<std::string> date;
-  // Extra template variables (tools, documents, date_string, custom ones), an
-  // object. ordered_json keeps key order, which tojson output depends on.
-  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  // Extra template variables (tools, documents, date_string, custom ones): the
+  // text of a JSON object, key order kept (tojson output depends on it).
+  // Empty: none.
+  std::string extra_json;
 };
 
 class ChatTemplate {
@@ -52,13 +54,15 @@ class ChatTemplate {
 
   // Renders with the variables transformers passes: messages, tools (None
   // unless in extra), documents (None), add_generation_prompt, the special
-  // tokens, then every key of options.extra. Throws kvlm::Error (one line:
-  // "chat template: line N: ...") on raise_exception and on template errors.
-  std::string render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
-                     const RenderOptions& options = {}) const;
-  std::string render(const nlohmann::json& messages, bool add_generation_prompt, const RenderOptions& options = {}) const;
+  // tokens, then every key of options.extra_json. Throws kvlm::Error (one
+  // line: "chat template: line N: ...") on raise_exception, template errors
+  // and JSON that does not parse.
   std::string render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                      const RenderOptions& options = {}) const;
+  // The same with the messages as the text of a JSON array, whose messages
+  // may carry any fields (tool calls, content parts).
+  std::string render_json(std::string_view messages_json, bool add_generation_prompt,
+                          const RenderOptions& options = {}) const;
 
   const std::string& source() const { return source_; }
   const std::optional<std::string>& bos_token() const { return bos_token_; }
@@ -66,6 +70,7 @@ class ChatTemplate {
 
  private:
   ChatTemplate() = default;
+  std::string render_value(const chat::Value& messages, bool add_generation_prompt, const RenderOptions& options) const;
   std::string source_;
   std::optional<std::string> bos_token_, eos_token_, pad_token_, unk_token_;
   std::shared_ptr<const chat::Template> tmpl_;

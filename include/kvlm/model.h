@@ -15,6 +15,10 @@
 
 namespace kvlm {
 
+namespace detail {
+struct ModelAccess;  // the package writer's view of the weights (src/model/model_impl.h)
+}
+
 enum class Backend {
   reference,  // plain scalar f32 loops written to be obviously correct: the test oracle
   cpu,        // multi-threaded, SIMD kernels chosen at runtime (generic / AVX2 / AVX-512)
@@ -94,10 +98,9 @@ class Model {
   std::vector<float> forward_batch(std::span<const std::int32_t> ids, std::span<State* const> states) const;
 
   struct Impl;
-  // Internals for kvlm's own tools (package writer); not a stable API.
-  const Impl& impl() const { return *impl_; }
 
  private:
+  friend struct detail::ModelAccess;
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

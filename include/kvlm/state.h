@@ -12,6 +12,10 @@
 
 namespace kvlm {
 
+namespace detail {
+struct StateAccess;  // the forward passes' view of the cache (src/model/state_access.h)
+}
+
 struct StateShape {
   int num_layers = 0;
   int num_kv_heads = 0;
@@ -48,18 +52,16 @@ class State {
   static State load(std::istream& in);
   static State load(const std::filesystem::path& file);
 
+  struct Scratch;  // the forward pass's activation buffers
+
+ private:
+  friend struct detail::StateAccess;
   // Cache layout (num_layers, 1, num_kv_heads, max_ctx, head_dim), elements
-  // of cache_dtype(). Raw pointers to the start of one layer.
+  // of cache_dtype(); the start of one layer.
   void* keys(int layer);
   void* values(int layer);
   const void* keys(int layer) const;
   const void* values(int layer) const;
-
-  struct Scratch;
-  Scratch& scratch() { return *scratch_; }
-
- private:
-  friend class Model;
   void set_length(int n) { length_ = n; }
 
   StateShape shape_;

@@ -114,9 +114,13 @@ ChatTemplate ChatTemplate::load(const ModelFiles& files) {
   return t;
 }
 
-std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt,
-                                 const RenderOptions& options) const {
-  if (!options.extra.is_object()) throw Error("chat template: extra variables must be a JSON object");
+std::string ChatTemplate::render_value(const chat::Value& messages, bool add_generation_prompt,
+                                       const RenderOptions& options) const {
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  if (!options.extra_json.empty()) {
+    extra = nlohmann::ordered_json::parse(options.extra_json, nullptr, /*allow_exceptions=*/false);
+    if (extra.is_discarded() || !extra.is_object()) throw Error("chat template: extra variables must be a JSON object");
+  }
   std::tm today{};
   if (options.date) {
     today = parse_date(*options.date);
@@ -127,7 +131,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
   int line = 0;
   try {
     chat::DictData vars;
-    vars.set(chat::Value("messages"), chat::from_json(messages));
+    vars.set(chat::Value("messages"), messages);
     vars.set(chat::Value("tools"), chat::Value::none());
     vars.set(chat::Value("documents"), chat::Value::none());
     vars.set(chat::Value("add_generation_prompt"), chat::Value(add_generation_prompt));
@@ -135,7 +139,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
         {"bos_token", &bos_token_}, {"eos_token", &eos_token_}, {"pad_token", &pad_token_}, {"unk_token", &unk_token_}};
     for (const auto& [name, value] : specials)
       if (*value) vars.set(chat::Value(name), chat::Value(**value));
-    for (const auto& [key, value] : options.extra.items()) vars.set(chat::Value(key), chat::from_json(value));
+    for (const auto& [key, value] : extra.items()) vars.set(chat::Value(key), chat::from_json(value));
     chat::Interpreter interp(*tmpl_, std::move(vars), today);
     try {
       return interp.render();
@@ -148,16 +152,24 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool ad
   }
 }
 
-std::string ChatTemplate::render(const nlohmann::json& messages, bool add_generation_prompt,
-                                 const RenderOptions& options) const {
-  return render(nlohmann::ordered_json(messages), add_generation_prompt, options);
+std::string ChatTemplate::render_json(std::string_view messages_json, bool add_generation_prompt,
+                                      const RenderOptions& options) const {
+  const auto messages = nlohmann::ordered_json::parse(messages_json, nullptr, /*allow_exceptions=*/false);
+  if (messages.is_discarded()) throw Error("chat template: the messages are not valid JSON");
+  chat::Value value;
+  try {
+    value = chat::from_json(messages);
+  } catch (const Error& e) {
+    throw Error(std::string("chat template: ") + e.what());
+  }
+  return render_value(value, add_generation_prompt, options);
 }
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                  const RenderOptions& options) const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const ChatMessage& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
-  return render(list, add_generation_prompt, options);
+  return render_value(chat::from_json(list), add_generation_prompt, options);
 }
 
 }  // namespace kvlm

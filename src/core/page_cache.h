@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "kvlm/system.h"
+
 namespace kvlm {
 
 // Makes a just-written file durable (fdatasync), drops it from the page
@@ -18,16 +20,8 @@ namespace kvlm {
 // synced or read; the hints themselves may be ignored.
 bool sync_and_recache(const std::filesystem::path& path);
 
-// How this process maps `path` (found by device and inode), over all its
-// mappings of it in /proc/self/smaps: bytes mapped, and bytes the kernel maps
-// with 2 MiB entries (FilePmdMapped). A package cached in 4 KiB pages (as a write, or a
-// read back after eviction, leaves it) starts and decodes slower, so `kvlm
-// bench` reports this beside its timings. nullopt where smaps does not say.
-struct FileMapping {
-  std::size_t bytes = 0;
-  std::size_t huge_bytes = 0;
-};
-std::optional<FileMapping> file_mapping(const std::filesystem::path& path);
+// file_mapping(path) (kvlm/system.h) finds the file by device and inode in
+// /proc/self/smaps and sums FilePmdMapped for its 2 MiB entries.
 
 // The share of `path` that a mapping of it would map with 2 MiB entries,
 // estimated from one touched byte in each of up to 32 of its 2 MiB regions

@@ -5,6 +5,7 @@
 #include "model/model_impl.h"
 #include "model/rope.h"
 #include "model/scratch.h"
+#include "model/state_access.h"
 #include "ops/ops.h"
 
 namespace kvlm {
@@ -29,7 +30,7 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::s
   const DType cache_dtype = first.cache_dtype();
   const std::size_t cache_elem = dtype_size(cache_dtype);
 
-  State::Scratch& s = first.scratch();
+  State::Scratch& s = detail::StateAccess::scratch(first);
   using S = State::Scratch;
   S::ensure(s.x, T * H);
   S::ensure(s.xn, T * H);
@@ -66,8 +67,8 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::s
     // Append K/V: cache rows are [kv_head][position][head_dim].
     for (std::size_t t = 0; t < T; ++t) {
       State& st = state_of(t);
-      auto* keys = static_cast<std::byte*>(st.keys(l));
-      auto* values = static_cast<std::byte*>(st.values(l));
+      auto* keys = static_cast<std::byte*>(detail::StateAccess::keys(st, l));
+      auto* values = static_cast<std::byte*>(detail::StateAccess::values(st, l));
       for (std::size_t g = 0; g < Hkv; ++g) {
         const std::size_t at = (g * std::size_t(st.max_ctx()) + position(t)) * D * cache_elem;
         ops::store_rows(ctx, s.k.data() + (t * Hkv + g) * D, keys + at, cache_dtype, D);
@@ -81,11 +82,11 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::s
       for (std::size_t t = 0; t < T; ++t) {
         State& st = *states[t];
         const ops::AttentionShape one{1, position(t), Hq, Hkv, D, std::size_t(st.max_ctx())};
-        ops::attention(ctx, one, s.q.data() + t * Hq * D, st.keys(l), st.values(l), cache_dtype,
+        ops::attention(ctx, one, s.q.data() + t * Hq * D, detail::StateAccess::keys(st, l), detail::StateAccess::values(st, l), cache_dtype,
                        s.attn.data() + t * Hq * D, s.scores.data());
       }
     } else {
-      ops::attention(ctx, shape, s.q.data(), first.keys(l), first.values(l), cache_dtype, s.attn.data(),
+      ops::attention(ctx, shape, s.q.data(), detail::StateAccess::keys(first, l), detail::StateAccess::values(first, l), cache_dtype, s.attn.data(),
                      s.scores.data());
     }
     ops::matmul(ctx, s.attn.data(), T, lw.o, s.xn.data(), bias(lw.o_bias));

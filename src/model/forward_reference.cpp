@@ -7,6 +7,7 @@
 
 #include "core/half.h"
 #include "model/model_impl.h"
+#include "model/state_access.h"
 #include "model/rope.h"
 #include "quant/quant_formats.h"
 
@@ -112,8 +113,8 @@ void forward_reference(const Model::Impl& m, std::span<const std::int32_t> ids, 
       const std::vector<float> v = linear(lw.v, xn, lw.v_bias);
       apply_rope(q, Hq, D, cos.data(), sin.data());
       apply_rope(k, Hkv, D, cos.data(), sin.data());
-      void* keys = state.keys(l);
-      void* values = state.values(l);
+      void* keys = detail::StateAccess::keys(state, l);
+      void* values = detail::StateAccess::values(state, l);
       for (std::size_t g = 0; g < Hkv; ++g)
         for (std::size_t i = 0; i < D; ++i) {
           cache_store(keys, cache_dtype, (g * max_ctx + pos) * D + i, k[g * D + i]);

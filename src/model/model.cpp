@@ -10,6 +10,7 @@
 #include "kvlm/error.h"
 #include "kvlm/model_files.h"
 #include "model/model_impl.h"
+#include "model/state_access.h"
 #include "model/package_weights.h"
 #include "model/rope.h"
 #include "model/tensor_source.h"
@@ -170,7 +171,7 @@ std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& stat
       forward_cpu(*impl_, ids, one, mode, logits);
     }
   }
-  state.set_length(state.length() + int(ids.size()));
+  detail::StateAccess::set_length(state, state.length() + int(ids.size()));
   return logits;
 }
 
@@ -201,7 +202,7 @@ std::vector<float> Model::forward_batch(std::span<const std::int32_t> ids, std::
       forward_cpu(*impl_, ids, states, LogitsMode::all, logits);
     }
   }
-  for (State* st : states) st->set_length(st->length() + 1);
+  for (State* st : states) detail::StateAccess::set_length(*st, st->length() + 1);
   return logits;
 }
 

@@ -26,6 +26,12 @@ struct Model::Impl {
   mutable std::mutex pool_mutex;
 };
 
+namespace detail {
+struct ModelAccess {
+  static const Model::Impl& impl(const Model& m) { return *m.impl_; }
+};
+}  // namespace detail
+
 // Both write logits for the new positions (all, or only the last) into `logits`
 // and append K/V to the state; neither checks arguments (Model::forward does).
 // forward_cpu runs `ids` in states[0], or with several states (a batch of

@@ -99,7 +99,7 @@ class BlobList {
 
 void write_package(const Model& model, const ModelFiles& source, const std::filesystem::path& out,
                    const std::function<void(std::size_t, std::size_t)>& progress) {
-  const Model::Impl& impl = model.impl();
+  const Model::Impl& impl = detail::ModelAccess::impl(model);
   Weights& weights = const_cast<Weights&>(impl.weights);  // weight_slots only hands out pointers; nothing is written
   const ModelConfig& c = impl.config;
   const DType dtype = *impl.options.dtype;

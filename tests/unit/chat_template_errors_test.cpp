@@ -5,6 +5,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "kvlm/chat_template.h"
 #include "kvlm/error.h"
 
@@ -16,7 +18,7 @@ using ojson = nlohmann::ordered_json;
 // Returns the error message of parsing + rendering `source`, or "" if none.
 std::string error_of(const std::string& source, ojson messages = ojson::array()) {
   try {
-    ChatTemplate::from_string(source).render(messages, true);
+    ChatTemplate::from_string(source).render_json(messages.dump(), true);
   } catch (const Error& e) {
     return e.what();
   }
@@ -50,7 +52,7 @@ TEST(ChatTemplateErrors, UnknownFilterOrTestFailsAtParseTime) {
   expect_error("{{ x is frobnicated }}", "no test named 'frobnicated'");
   expect_error("{% if true %}{% for x in [] %}{{ x | frobnicate }}{% endfor %}{% endif %}", "no filter named");
   EXPECT_EQ(ChatTemplate::from_string("{% if false %}{{ x | frobnicate }}{% endif %}{{ 1 if true else x is nada }}")
-                .render(ojson::array(), false),
+                .render({}, false),
             "1");
   expect_error("{% if true %}{{ x | frobnicate }}{% endif %}", "no filter named 'frobnicate'");
 }
@@ -94,9 +96,9 @@ TEST(ChatTemplateErrors, DeeplyNestedInput) {
 TEST(ChatTemplateErrors, BadDate) {
   RenderOptions o;
   o.date = "2024-02-30";
-  EXPECT_THROW(ChatTemplate::from_string("x").render(ojson::array(), false, o), Error);
+  EXPECT_THROW(ChatTemplate::from_string("x").render({}, false, o), Error);
   o.date = "05/09/2024";
-  EXPECT_THROW(ChatTemplate::from_string("x").render(ojson::array(), false, o), Error);
+  EXPECT_THROW(ChatTemplate::from_string("x").render({}, false, o), Error);
 }
 
 class ChatTemplateLoad : public ::testing::Test {
@@ -114,15 +116,15 @@ TEST_F(ChatTemplateLoad, JinjaFileWinsOverConfigAndTokensComeFromConfig) {
   write("tokenizer_config.json",
         R"({"chat_template": "config", "bos_token": {"content": "<B>", "lstrip": false}, "eos_token": "<E>"})");
   const auto t = ChatTemplate::load(dir);
-  EXPECT_EQ(t.render(ojson::array(), false), "<B>file<E>");
+  EXPECT_EQ(t.render({}, false), "<B>file<E>");
 }
 
 TEST_F(ChatTemplateLoad, ConfigStringOrNamedList) {
   write("tokenizer_config.json", R"({"chat_template": "plain{{ eos_token }}", "eos_token": "<E>", "bos_token": null})");
-  EXPECT_EQ(ChatTemplate::load(dir).render(ojson::array(), false), "plain<E>");
+  EXPECT_EQ(ChatTemplate::load(dir).render({}, false), "plain<E>");
   write("tokenizer_config.json",
         R"({"chat_template": [{"name": "tool_use", "template": "tools"}, {"name": "default", "template": "dflt"}]})");
-  EXPECT_EQ(ChatTemplate::load(dir).render(ojson::array(), false), "dflt");
+  EXPECT_EQ(ChatTemplate::load(dir).render({}, false), "dflt");
 }
 
 TEST_F(ChatTemplateLoad, MissingTemplateIsAnError) {

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "kvlm/chat_template.h"
 #include "kvlm/error.h"
 
@@ -19,8 +21,8 @@ using ojson = nlohmann::ordered_json;
 std::string render(const std::string& source, ojson vars = ojson::object(), ojson messages = ojson::array()) {
   RenderOptions o;
   o.date = "2024-09-05";
-  o.extra = std::move(vars);
-  return ChatTemplate::from_string(source, "<s>", "</s>").render(messages, false, o);
+  o.extra_json = vars.dump();
+  return ChatTemplate::from_string(source, "<s>", "</s>").render_json(messages.dump(), false, o);
 }
 
 TEST(ChatTemplateLanguage, Literals) {
@@ -158,23 +160,25 @@ TEST(ChatTemplateApi, RendersMessagesAndGenerationPrompt) {
   const std::vector<ChatMessage> msgs = {{"user", " hi "}, {"assistant", "yo"}};
   EXPECT_EQ(t.render(msgs, true), "<user>hi<assistant>yo<a>");
   EXPECT_EQ(t.render(msgs, false), "<user>hi<assistant>yo");
-  const nlohmann::json plain = nlohmann::json::array({{{"role", "user"}, {"content", "x"}}});
-  EXPECT_EQ(t.render(plain, false), "<user>x");
+  EXPECT_EQ(t.render_json(R"([{"role": "user", "content": "x"}])", false), "<user>x");
+  EXPECT_THROW(t.render_json("[{", false), Error);
 }
 
 TEST(ChatTemplateApi, ToolsAndDocumentsDefaultToNone) {
   const auto t = ChatTemplate::from_string("{{ tools is none }}{{ documents is none }}{{ bos_token is defined }}");
-  EXPECT_EQ(t.render(ojson::array(), false), "TrueTrueFalse");
+  EXPECT_EQ(t.render({}, false), "TrueTrueFalse");
   RenderOptions o;
-  o.extra = {{"tools", {{{"name", "f"}}}}};
-  EXPECT_EQ(ChatTemplate::from_string("{{ tools | tojson }}").render(ojson::array(), false, o), "[{\"name\": \"f\"}]");
+  o.extra_json = R"({"tools": [{"name": "f"}]})";
+  EXPECT_EQ(ChatTemplate::from_string("{{ tools | tojson }}").render({}, false, o), "[{\"name\": \"f\"}]");
+  o.extra_json = "[1]";
+  EXPECT_THROW(ChatTemplate::from_string("x").render({}, false, o), Error);
 }
 
 TEST(ChatTemplateApi, ConcurrentRendersAgree) {
   const auto t = ChatTemplate::from_string(
       "{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{{ m.content }}{% endfor %}{{ ns.n }}");
-  ojson msgs = ojson::array();
-  for (int i = 0; i < 50; ++i) msgs.push_back({{"role", "user"}, {"content", std::to_string(i)}});
+  std::vector<ChatMessage> msgs;
+  for (int i = 0; i < 50; ++i) msgs.push_back({"user", std::to_string(i)});
   const std::string want = t.render(msgs, false);
   std::vector<std::thread> threads;
   std::vector<int> ok(8, 0);

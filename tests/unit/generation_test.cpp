@@ -15,6 +15,7 @@
 #include "kvlm/sampler.h"
 #include "kvlm/session.h"
 #include "kvlm/synth.h"
+#include "model/state_access.h"
 #include "tokenizer_test_util.h"
 
 namespace kvlm {
@@ -257,10 +258,14 @@ TEST(Generation, StateSaveLoadRoundTrip) {
   for (int l = 0; l < sh.num_layers; ++l)
     for (int h = 0; h < sh.num_kv_heads; ++h) {
       const std::size_t off = std::size_t(h) * std::size_t(sh.max_ctx) * row;
-      EXPECT_EQ(std::memcmp(static_cast<const char*>(copy.keys(l)) + off, static_cast<const char*>(a.state().keys(l)) + off,
-                            row * std::size_t(a.state().length())), 0);
-      EXPECT_EQ(std::memcmp(static_cast<const char*>(copy.values(l)) + off,
-                            static_cast<const char*>(a.state().values(l)) + off, row * std::size_t(a.state().length())), 0);
+      using detail::StateAccess;
+      const State& orig = a.state();
+      EXPECT_EQ(std::memcmp(static_cast<const char*>(StateAccess::keys(copy, l)) + off,
+                            static_cast<const char*>(StateAccess::keys(orig, l)) + off, row * std::size_t(orig.length())),
+                0);
+      EXPECT_EQ(std::memcmp(static_cast<const char*>(StateAccess::values(copy, l)) + off,
+                            static_cast<const char*>(StateAccess::values(orig, l)) + off, row * std::size_t(orig.length())),
+                0);
     }
 
   // Damaged files are errors, and leave the session unchanged.

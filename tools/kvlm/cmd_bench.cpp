@@ -27,10 +27,8 @@
 #include <vector>
 
 #include "command.h"
-#include "core/bandwidth.h"
-#include "core/cpu_features.h"
-#include "core/page_cache.h"
 #include "kvlm/error.h"
+#include "kvlm/system.h"
 #include "model_options.h"
 #include "timing.h"
 
@@ -252,7 +250,7 @@ int bench(const BenchOptions& o) {
 
   // 5. Bandwidth with the same thread count, and one thread for reference.
   const std::size_t bw_bytes = std::size_t(o.bandwidth_gib * double(std::size_t(1) << 30));
-  const ReadBandwidthProbe probe(bw_bytes, threads);
+  const BandwidthProbe probe(bw_bytes, threads);
   double bandwidth_gbs = probe.measure(threads);
   const double bandwidth_1t_gbs = threads == 1 ? bandwidth_gbs : probe.measure(1);
 
@@ -285,7 +283,7 @@ int bench(const BenchOptions& o) {
   double decode_mean = 0;
   for (const double v : step_ms) decode_mean += v / double(step_ms.size());
   const double floor_share = floor_ms / decode_median;
-  const std::string isa(isa_name(selected_isa()));
+  const std::string isa(kernel_isa_name());
 
   if (o.json) {
     nlohmann::json j;

@@ -1,14 +1,9 @@
 // kvlm convert: a Hugging Face directory or a GGUF to a .kvlm package in kernel layout.
-#include <unistd.h>
-
-#include <filesystem>
 #include <cstdio>
 
 #include "command.h"
+#include "kvlm/convert.h"
 #include "kvlm/error.h"
-#include "kvlm/model.h"
-#include "kvlm/model_files.h"
-#include "model/package_weights.h"
 #include "timing.h"
 
 namespace kvlm::cli {
@@ -32,20 +27,15 @@ void draw_progress(const char* phase, double fraction) {
 
 int convert(const ConvertOptions& o) {
   const auto t0 = Clock::now();
-  const ModelFiles source = ModelFiles::open(o.input);
-  if (source.is_package()) throw Error(o.input + " is already a .kvlm package");
-  // Fail before the (slow) load when the output cannot be written.
-  const auto parent = std::filesystem::absolute(o.output).parent_path();
-  if (!std::filesystem::is_directory(parent)) throw Error("output directory does not exist: " + parent.string());
-  if (::access(parent.c_str(), W_OK) != 0) throw Error("output directory is not writable: " + parent.string());
-  if (std::filesystem::is_directory(o.output)) throw Error("output is a directory: " + o.output);
   LoadOptions load;
   load.dtype = parse_dtype(o.dtype);
   load.threads = o.threads;
-  if (!o.quiet) std::fprintf(stderr, "loading %s as %s...\n", o.input.c_str(), o.dtype.c_str());
-  const auto model = Model::load(o.input, load);
   std::size_t last_percent = 101;
-  write_package(*model, source, o.output, [&](std::size_t done, std::size_t total) {
+  const auto model = convert_model(o.input, o.output, load, [&](std::size_t done, std::size_t total) {
+    if (total == 0) {  // the load starts
+      if (!o.quiet) std::fprintf(stderr, "loading %s as %s...\n", o.input.c_str(), o.dtype.c_str());
+      return;
+    }
     const std::size_t percent = total ? done * 100 / total : 100;
     if (o.quiet || percent == last_percent) return;
     last_percent = percent;

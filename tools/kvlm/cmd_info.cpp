@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "core/cpu_features.h"
+#include "kvlm/system.h"
 #include "model_options.h"
 
 namespace kvlm::cli {
@@ -32,7 +32,7 @@ const CommandRegistration registration{"info", "Describe a model: config, tensor
     fmt::print("tensors:          {}\n", info.tensor_count);
     fmt::print("parameters:       {:.3f} M\n", double(info.parameter_count) / 1e6);
     fmt::print("weights:          {} ({:.1f} MB)\n", dtype_name(model->dtype()), double(info.weight_bytes) / 1e6);
-    fmt::print("kernels:          {}\n", isa_name(selected_isa()));
+    fmt::print("kernels:          {}\n", kernel_isa_name());
     return 0;
   };
 }};

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "command.h"
 #include "kvlm/chat_template.h"
 #include "kvlm/error.h"
@@ -31,6 +33,7 @@ struct TemplateOptions {
 // Splits a request object into messages and the remaining template variables.
 ojson split_request(const ojson& request, RenderOptions& options, bool* add_generation_prompt) {
   if (request.is_array()) return request;
+  ojson extra = ojson::object();
   if (!request.is_object() || !request.contains("messages"))
     throw Error("expected a list of messages or an object with \"messages\"");
   for (const auto& [key, value] : request.items()) {
@@ -42,8 +45,9 @@ ojson split_request(const ojson& request, RenderOptions& options, bool* add_gene
       }
       continue;
     }
-    options.extra[key] = value;
+    extra[key] = value;
   }
+  options.extra_json = extra.dump();
   return request["messages"];
 }
 
@@ -60,7 +64,7 @@ int run_messages(const ChatTemplate& tmpl, const TemplateOptions& o, const Rende
   if (request.is_discarded()) throw Error(o.messages_file + ": invalid JSON");
   RenderOptions options = base;
   const ojson messages = split_request(request, options, nullptr);
-  write_all(tmpl.render(messages, !o.no_generation_prompt, options));
+  write_all(tmpl.render_json(messages.dump(), !o.no_generation_prompt, options));
   std::fflush(stdout);
   return 0;
 }
@@ -77,7 +81,7 @@ int run_jsonl(const ChatTemplate& tmpl, const RenderOptions& base) {
       RenderOptions options = base;
       bool add_generation_prompt = true;
       const ojson messages = split_request(request, options, &add_generation_prompt);
-      reply["rendered"] = tmpl.render(messages, add_generation_prompt, options);
+      reply["rendered"] = tmpl.render_json(messages.dump(), add_generation_prompt, options);
     } catch (const Error& e) {
       reply = ojson::object();
       reply["error"] = e.what();
@@ -107,7 +111,7 @@ const CommandRegistration registration{
         RenderOptions base;
         if (!o->date.empty()) {
           base.date = o->date;
-          ChatTemplate::from_string("").render(ojson::array(), false, base);  // rejects a bad date up front
+          ChatTemplate::from_string("").render({}, false, base);  // rejects a bad date up front
         }
         return o->jsonl ? run_jsonl(tmpl, base) : run_messages(tmpl, *o, base);
       };

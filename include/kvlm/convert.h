@@ -1,0 +1,28 @@
+// Converting a model into a .kvlm package (what `kvlm convert` does): the
+// weights in kernel layout and the configs, tokenizer and template files in
+// one file that loads by mmap.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "kvlm/model.h"
+
+namespace kvlm {
+
+// Called once with (0, 0) when the (slow) load starts, then as the package is
+// written: bytes written so far, bytes in all.
+using ConvertProgress = std::function<void(std::size_t done_bytes, std::size_t total_bytes)>;
+
+// Loads `input` (a Hugging Face directory or a GGUF file) with `load`, whose
+// dtype is required (it is the package's), and writes the package to
+// `output` atomically (a temporary file renamed into place). Checks that the
+// output can be written before the load. Returns the loaded model. Throws
+// Error for a package as input, a missing dtype, an output directory that
+// does not exist or cannot be written, and everything Model::load throws.
+std::shared_ptr<const Model> convert_model(const std::filesystem::path& input, const std::filesystem::path& output,
+                                           const LoadOptions& load, const ConvertProgress& progress = {});
+
+}  // namespace kvlm
