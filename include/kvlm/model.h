@@ -81,8 +81,11 @@ class Model {
   ModelInfo info() const;
 
   // Creates an empty State sized for max_ctx tokens (0: 512, capped at
-  // max_position_embeddings; above it is an error).
-  State new_state(int max_ctx = 0) const;
+  // max_position_embeddings; above it is an error). threads = 0: its
+  // forward calls take turns on the model's threads; N > 0: the State gets
+  // N threads of its own (kept by clone()), so its forward calls run beside
+  // those of other States (same results: kernels reduce in a fixed order).
+  State new_state(int max_ctx = 0, int threads = 0) const;
 
   // Runs `ids` at positions state.length() ... and appends their K/V to the
   // state. Returns f32 logits, [ids.size()][vocab] for LogitsMode::all or

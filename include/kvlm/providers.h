@@ -38,6 +38,7 @@ struct ProviderOptions {
 struct ProviderResult {
   std::string text;
   StopReason stop_reason = StopReason::length;
+  int generated_tokens = 0;  // new ids (an end-of-generation id is not counted)
   Timings timings;
 };
 

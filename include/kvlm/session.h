@@ -91,6 +91,9 @@ class StopStringFilter {
 struct SessionOptions {
   int max_ctx = 0;                  // 0: the model's default (512)
   std::optional<std::string> date;  // "YYYY-MM-DD" for the template's strftime_now
+  // 0: the session's forward calls take turns on the model's threads; N: it
+  // has N threads of its own and runs beside other sessions (State threads).
+  int threads = 0;
 };
 
 class Session {

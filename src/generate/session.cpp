@@ -82,7 +82,7 @@ Session::Session(std::shared_ptr<const Model> model, std::shared_ptr<const Token
       tokenizer_(std::move(tokenizer)),
       template_(std::move(chat_template)),
       options_(options),
-      state_(model_->new_state(options.max_ctx)) {}
+      state_(model_->new_state(options.max_ctx, options.threads)) {}
 
 Session Session::open(const std::filesystem::path& model_path, const LoadOptions& load, const SessionOptions& options) {
   const ModelFiles files = ModelFiles::open(model_path);

@@ -10,11 +10,11 @@
 
 namespace kvlm {
 
-void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::span<State* const> states,
-                 LogitsMode mode, std::vector<float>& logits) {
+void forward_cpu(const Model::Impl& m, ThreadPool& pool, std::span<const std::int32_t> ids,
+                 std::span<State* const> states, LogitsMode mode, std::vector<float>& logits) {
   const ModelConfig& c = m.config;
   const Weights& w = m.weights;
-  const ops::Context ctx{*m.kernels, *m.pool};
+  const ops::Context ctx{*m.kernels, pool};
   const std::size_t T = ids.size(), H = std::size_t(c.hidden_size), D = std::size_t(c.head_dim);
   const std::size_t Hq = std::size_t(c.num_heads), Hkv = std::size_t(c.num_kv_heads);
   const std::size_t I = std::size_t(c.intermediate_size), V = std::size_t(c.vocab_size);
@@ -51,7 +51,7 @@ void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::s
   ops::embed(w.embed, ids.data(), T, s.x.data());
   const float eps = float(c.rms_norm_eps);
   const ops::AttentionShape shape{T, start, Hq, Hkv, D, max_ctx};
-  S::ensure(s.scores, ops::attention_scratch_floats(shape, *m.pool));
+  S::ensure(s.scores, ops::attention_scratch_floats(shape, pool));
 
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& lw = w.layers[std::size_t(l)];

@@ -120,15 +120,18 @@ ModelInfo Model::info() const {
   return {impl_->weights.parameter_count, impl_->weights.matrix_bytes, impl_->weights.tensor_count};
 }
 
-State Model::new_state(int max_ctx) const {
+State Model::new_state(int max_ctx, int threads) const {
   const ModelConfig& c = impl_->config;
   if (max_ctx < 0) throw Error("context size must be positive, got " + std::to_string(max_ctx));
   if (max_ctx == 0) max_ctx = std::min(512, c.max_position_embeddings);
   if (max_ctx > c.max_position_embeddings)
     throw Error("context size " + std::to_string(max_ctx) + " exceeds the model's max_position_embeddings " +
                 std::to_string(c.max_position_embeddings));
+  if (threads < 0) throw Error("a state's thread count must be 0 (the model's pool) or more, got " + std::to_string(threads));
   const DType cache = dtype() == DType::f32 ? DType::f32 : DType::f16;
-  return State(StateShape{c.num_layers, c.num_kv_heads, max_ctx, c.head_dim}, cache);
+  State state(StateShape{c.num_layers, c.num_kv_heads, max_ctx, c.head_dim}, cache);
+  if (threads > 0) detail::StateAccess::scratch(state).pool = std::make_unique<ThreadPool>(threads);
+  return state;
 }
 
 namespace {
@@ -162,14 +165,15 @@ std::vector<float> Model::forward(std::span<const std::int32_t> ids, State& stat
   check_ids(c, ids);
   check_room(state, ids.size());
   std::vector<float> logits;
-  {
+  State* const one[] = {&state};
+  if (ThreadPool* own = detail::StateAccess::scratch(state).pool.get(); own && impl_->options.backend == Backend::cpu) {
+    forward_cpu(*impl_, *own, ids, one, mode, logits);  // its own threads: no turn to wait for
+  } else {
     const std::lock_guard lock(impl_->pool_mutex);
-    if (impl_->options.backend == Backend::reference) {
+    if (impl_->options.backend == Backend::reference)
       forward_reference(*impl_, ids, state, mode, logits);
-    } else {
-      State* const one[] = {&state};
-      forward_cpu(*impl_, ids, one, mode, logits);
-    }
+    else
+      forward_cpu(*impl_, *impl_->pool, ids, one, mode, logits);
   }
   detail::StateAccess::set_length(state, state.length() + int(ids.size()));
   return logits;
@@ -199,7 +203,7 @@ std::vector<float> Model::forward_batch(std::span<const std::int32_t> ids, std::
         logits.insert(logits.end(), one.begin(), one.end());
       }
     } else {
-      forward_cpu(*impl_, ids, states, LogitsMode::all, logits);
+      forward_cpu(*impl_, *impl_->pool, ids, states, LogitsMode::all, logits);
     }
   }
   for (State* st : states) detail::StateAccess::set_length(*st, st->length() + 1);

@@ -35,10 +35,10 @@ struct ModelAccess {
 // Both write logits for the new positions (all, or only the last) into `logits`
 // and append K/V to the state; neither checks arguments (Model::forward does).
 // forward_cpu runs `ids` in states[0], or with several states (a batch of
-// decode steps, Model::forward_batch) ids[t] in states[t]; it does not
-// advance the states' lengths.
-void forward_cpu(const Model::Impl& m, std::span<const std::int32_t> ids, std::span<State* const> states,
-                 LogitsMode mode, std::vector<float>& logits);
+// decode steps, Model::forward_batch) ids[t] in states[t], on `pool`; it does
+// not advance the states' lengths.
+void forward_cpu(const Model::Impl& m, ThreadPool& pool, std::span<const std::int32_t> ids,
+                 std::span<State* const> states, LogitsMode mode, std::vector<float>& logits);
 void forward_reference(const Model::Impl& m, std::span<const std::int32_t> ids, State& state, LogitsMode mode,
                        std::vector<float>& logits);
 

@@ -29,6 +29,7 @@ State State::clone() const {
   std::memcpy(copy.keys_.get(), keys_.get(), total);
   std::memcpy(copy.values_.get(), values_.get(), total);
   copy.length_ = length_;
+  if (scratch_->pool) copy.scratch_->pool = std::make_unique<ThreadPool>(scratch_->pool->size());
   return copy;
 }
 

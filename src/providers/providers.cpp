@@ -148,6 +148,7 @@ ProviderResult PromptedProvider::respond(const std::string& system, const std::s
   ProviderResult r;
   r.text = trim(std::move(g.text));
   r.stop_reason = g.stop_reason;
+  r.generated_tokens = int(g.generated_ids.size());
   r.timings = g.timings;
   return r;
 }
@@ -165,6 +166,7 @@ ProviderResult PromptedProvider::complete(const std::string& text, int max_new_t
   ProviderResult r;
   r.text = std::move(g.text);
   r.stop_reason = g.stop_reason;
+  r.generated_tokens = int(g.generated_ids.size());
   r.timings = g.timings;
   return r;
 }

@@ -62,8 +62,14 @@ inline void write_stdout(std::string_view s) {
   std::fflush(stdout);
 }
 
-// An evaluation pack: an existing path, else packs/NAME next to the source
-// tree the binary was built in (BUILD_DIR/../packs), else ./packs/NAME.
+#ifndef KVLM_PACKS_FROM_BINDIR
+#define KVLM_PACKS_FROM_BINDIR "../share/kvlm/packs"
+#endif
+
+// An evaluation pack: an existing path, else $KVLM_PACKS/NAME, else packs/NAME
+// next to the source tree the binary was built in (BUILD_DIR/../packs), else
+// the installed packs (PREFIX/bin/kvlm -> PREFIX/share/kvlm/packs), else
+// ./packs/NAME.
 inline std::filesystem::path find_pack(const std::string& name) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -74,6 +80,7 @@ inline std::filesystem::path find_pack(const std::string& name) {
   if (!ec) {
     candidates.push_back(exe.parent_path().parent_path() / "packs" / name);
     candidates.push_back(exe.parent_path() / "packs" / name);
+    candidates.push_back((exe.parent_path() / KVLM_PACKS_FROM_BINDIR / name).lexically_normal());
   }
   candidates.push_back(fs::path("packs") / name);
   for (const auto& c : candidates) {
