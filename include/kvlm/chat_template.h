@@ -47,6 +47,9 @@ class ChatTemplate {
   static ChatTemplate load(const std::filesystem::path& model_dir);
   // The same from a HF directory or a .kvlm package.
   static ChatTemplate load(const ModelFiles& files);
+  // As load(), but nullopt when the model has no template (a null
+  // "chat_template" included); a broken one still throws.
+  static std::optional<ChatTemplate> load_if_present(const ModelFiles& files);
 
   // Parses `source`; special tokens left unset are undefined in the template.
   static ChatTemplate from_string(std::string source, std::optional<std::string> bos_token = std::nullopt,

@@ -19,6 +19,10 @@ struct Llama3RopeScaling {
   double original_max_position_embeddings = 8192;
 };
 
+// rms_norm_eps when config.json has none: transformers' LlamaConfig and
+// Qwen2Config default.
+inline constexpr double kDefaultRmsNormEps = 1e-6;
+
 struct ModelConfig {
   Architecture architecture = Architecture::llama;
   std::string architecture_name;  // e.g. "LlamaForCausalLM"
@@ -30,7 +34,7 @@ struct ModelConfig {
   int head_dim = 0;
   int vocab_size = 0;
   int max_position_embeddings = 0;
-  double rms_norm_eps = 1e-5;
+  double rms_norm_eps = kDefaultRmsNormEps;
   double rope_theta = 10000.0;
   bool has_llama3_rope_scaling = false;
   Llama3RopeScaling rope_scaling;

@@ -20,8 +20,9 @@ using ConvertProgress = std::function<void(std::size_t done_bytes, std::size_t t
 // dtype is required (it is the package's), and writes the package to
 // `output` atomically (a temporary file renamed into place). Checks that the
 // output can be written before the load. Returns the loaded model. Throws
-// Error for a package as input, a missing dtype, an output directory that
-// does not exist or cannot be written, and everything Model::load throws.
+// Error for a package as input, a missing dtype, an empty output, an output
+// that is the input, an output directory that does not exist or cannot be
+// written, and everything Model::load throws.
 std::shared_ptr<const Model> convert_model(const std::filesystem::path& input, const std::filesystem::path& output,
                                            const LoadOptions& load, const ConvertProgress& progress = {});
 

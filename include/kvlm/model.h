@@ -52,7 +52,7 @@ struct LoadOptions {
   // dtype; unset means that one, and any other is an error.
   std::optional<DType> dtype;
   Backend backend = Backend::cpu;
-  int threads = 0;  // 0: one per hardware core
+  int threads = 0;  // 0: one per hardware core; negative is an Error
   WeightMemory weight_memory = WeightMemory::automatic;
 };
 

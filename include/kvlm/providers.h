@@ -78,9 +78,9 @@ class PromptedProvider {
 
 class TranslationProvider : public PromptedProvider {
  public:
-  // "You are a {target} translator. Translate the user message to {target}.
-  // Output only the translation." The source language is not named, so the
-  // French prompt is exactly the CoreML port's.
+  // "You are a {target} translator. Translate the user message [from
+  // {source} ]to {target}. Output only the translation." With no source it
+  // is exactly the CoreML port's French prompt.
   static std::string system_prompt(const std::string& source, const std::string& target);
 
   std::string translate(const std::string& text, const std::string& source, const std::string& target) {

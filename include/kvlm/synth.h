@@ -21,6 +21,9 @@ struct SynthOptions {
 };
 
 std::vector<std::string> synth_shapes();
+// Throws Error, before writing anything, for a dtype other than f32 / f16 /
+// bf16, an unknown shape, an empty out_dir or one that is a file, and a
+// tokenizer_dir without tokenizer.json.
 void synth_model(const SynthOptions& options);
 
 }  // namespace kvlm

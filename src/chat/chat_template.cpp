@@ -83,6 +83,12 @@ ChatTemplate ChatTemplate::load(const std::filesystem::path& model_dir) {
 }
 
 ChatTemplate ChatTemplate::load(const ModelFiles& files) {
+  if (auto t = load_if_present(files)) return std::move(*t);
+  throw Error("chat template: " + files.path().string() +
+              " has no chat_template.jinja and no chat_template in tokenizer_config.json");
+}
+
+std::optional<ChatTemplate> ChatTemplate::load_if_present(const ModelFiles& files) {
   const std::filesystem::path& model_dir = files.path();
   // Names a carried file in errors: DIR/name for a directory, PACKAGE:name for a package.
   const auto where = [&](const char* name) {
@@ -104,10 +110,10 @@ ChatTemplate ChatTemplate::load(const ModelFiles& files) {
       source = template_from_config(j["chat_template"], json_path);
     }
   }
-  if (!source && cfg.contains("chat_template")) source = template_from_config(cfg["chat_template"], cfg_path);
-  if (!source)
-    throw Error("chat template: " + model_dir.string() +
-                " has no chat_template.jinja and no chat_template in tokenizer_config.json");
+  // null is transformers' "no template".
+  if (!source && cfg.contains("chat_template") && !cfg["chat_template"].is_null())
+    source = template_from_config(cfg["chat_template"], cfg_path);
+  if (!source) return std::nullopt;
   ChatTemplate t = from_string(std::move(*source), token_string(cfg, "bos_token"), token_string(cfg, "eos_token"));
   t.pad_token_ = token_string(cfg, "pad_token");
   t.unk_token_ = token_string(cfg, "unk_token");

@@ -52,6 +52,7 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
 
 std::vector<double> Sampler::processed_logits(std::span<const float> logits,
                                               std::span<const std::int32_t> history) const {
+  if (logits.empty()) throw Error("sample: empty logits");
   const std::size_t n = logits.size();
   std::vector<double> x(logits.begin(), logits.end());
   // Repetition penalty: each distinct seen id once (HF gathers then scatters).

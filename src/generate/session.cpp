@@ -76,9 +76,16 @@ std::string StopStringFilter::finish() {
 
 // --- session --------------------------------------------------------------------
 
+namespace {
+std::shared_ptr<const Model> non_null(std::shared_ptr<const Model> model) {
+  if (!model) throw Error("a session needs a model");
+  return model;
+}
+}  // namespace
+
 Session::Session(std::shared_ptr<const Model> model, std::shared_ptr<const Tokenizer> tokenizer,
                  std::shared_ptr<const ChatTemplate> chat_template, const SessionOptions& options)
-    : model_(std::move(model)),
+    : model_(non_null(std::move(model))),
       tokenizer_(std::move(tokenizer)),
       template_(std::move(chat_template)),
       options_(options),
@@ -90,10 +97,7 @@ Session Session::open(const std::filesystem::path& model_path, const LoadOptions
   std::shared_ptr<const Tokenizer> tokenizer;
   if (files.has("tokenizer.json")) tokenizer = Tokenizer::load(files);
   std::shared_ptr<const ChatTemplate> tmpl;
-  bool has_template = files.has("chat_template.jinja") || files.has("chat_template.json");
-  if (!has_template)
-    if (const auto cfg = files.read("tokenizer_config.json")) has_template = cfg->find("\"chat_template\"") != std::string::npos;
-  if (has_template) tmpl = std::make_shared<const ChatTemplate>(ChatTemplate::load(files));
+  if (auto t = ChatTemplate::load_if_present(files)) tmpl = std::make_shared<const ChatTemplate>(std::move(*t));
   return Session(std::move(model), std::move(tokenizer), std::move(tmpl), options);
 }
 

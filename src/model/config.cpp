@@ -1,6 +1,8 @@
 #include "kvlm/config.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 
 #include "io/json_file.h"
 #include "kvlm/error.h"
@@ -45,7 +47,8 @@ struct Reader {
     if (!has(key)) return out;
     const json& v = j[key];
     auto take = [&](const json& x) {
-      if (!x.is_number_integer() || x.get<long long>() < 0) fail(key, "must be a token id or a list of token ids");
+      if (!x.is_number_integer() || x.get<long long>() < 0 || x.get<long long>() > std::numeric_limits<std::int32_t>::max())
+        fail(key, "must be a token id or a list of token ids");
       out.push_back(int(x.get<long long>()));
     };
     if (v.is_array()) {
@@ -54,6 +57,13 @@ struct Reader {
       take(v);
     }
     return out;
+  }
+  // bos_token_id: an id or a list whose first id is taken; absent: fallback.
+  int first_id_or(const char* key, int fallback) const {
+    if (!has(key)) return fallback;
+    const std::vector<int> ids = id_list(key);
+    if (ids.empty()) fail(key, "is an empty list (expected a token id)");
+    return ids.front();
   }
 };
 
@@ -87,10 +97,10 @@ ModelConfig ModelConfig::parse(const std::string& json_text, const std::string& 
   c.head_dim = r.positive_int_or("head_dim", c.hidden_size / c.num_heads);
   c.vocab_size = r.positive_int("vocab_size");
   c.max_position_embeddings = r.positive_int("max_position_embeddings");
-  c.rms_norm_eps = r.positive_number_or("rms_norm_eps", 1e-6);
+  c.rms_norm_eps = r.positive_number_or("rms_norm_eps", kDefaultRmsNormEps);
   c.rope_theta = r.positive_number_or("rope_theta", 10000.0);
   c.tie_word_embeddings = r.bool_or("tie_word_embeddings", false);
-  c.bos_token_id = r.id_list("bos_token_id").empty() ? -1 : r.id_list("bos_token_id").front();
+  c.bos_token_id = r.first_id_or("bos_token_id", -1);
   c.eos_token_ids = r.id_list("eos_token_id");
   if (r.has("torch_dtype") && j["torch_dtype"].is_string()) c.torch_dtype = j["torch_dtype"].get<std::string>();
 
@@ -168,7 +178,7 @@ GenerationConfig GenerationConfig::parse(const std::string& json_text, const std
   const json j = parse_json(json_text, source);
   if (!j.is_object()) throw Error(source + ": not a JSON object");
   const Reader r{j, source};
-  if (r.has("bos_token_id")) g.bos_token_id = r.id_list("bos_token_id").front();
+  g.bos_token_id = r.first_id_or("bos_token_id", g.bos_token_id);
   if (r.has("eos_token_id")) g.eos_token_ids = r.id_list("eos_token_id");
   g.do_sample = r.bool_or("do_sample", false);
   g.temperature = r.has("temperature") ? r.positive_number_or("temperature", 1.0) : 1.0;

@@ -95,6 +95,8 @@ void load_gguf(Model::Impl& impl, const std::filesystem::path& path, const LoadO
 }  // namespace
 
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path, const LoadOptions& options) {
+  if (options.threads < 0)
+    throw Error("a model's thread count must be 0 (one per core) or more, got " + std::to_string(options.threads));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->kernels = &kernels_for(selected_isa());

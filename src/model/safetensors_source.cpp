@@ -1,4 +1,11 @@
-// TensorSource over a Hugging Face directory's safetensors, used in place.
+// TensorSource over a Hugging Face directory's safetensors, used in place
+// when the data is aligned for its element type (safetensors promises no
+// alignment; kernels load whole elements), else copied.
+#include <cstdint>
+#include <cstring>
+#include <map>
+
+#include "core/large_buffer.h"
 #include "io/safetensors.h"
 #include "model/tensor_source.h"
 
@@ -23,15 +30,21 @@ class SafetensorsSource final : public TensorSource {
   }
   SourceTensorData data(const std::string& name) override {
     const StTensor& t = ckpt_.get(name);
-    return {to_dtype(t.dtype), t.data, t.nbytes, true};
+    const DType d = to_dtype(t.dtype);
+    if (reinterpret_cast<std::uintptr_t>(t.data) % dtype_size(d) == 0) return {d, t.data, t.nbytes, true};
+    auto [it, fresh] = buffers_.try_emplace(name, t.nbytes);
+    if (fresh && t.nbytes) std::memcpy(it->second.data(), t.data, t.nbytes);
+    return {d, it->second.data(), t.nbytes, false};
   }
   void release(const std::string& name) override {
+    buffers_.erase(name);
     const StTensor& t = ckpt_.get(name);
     t.file->release(t.data, t.nbytes);
   }
 
  private:
   SafetensorsCheckpoint ckpt_;
+  std::map<std::string, LargeBuffer> buffers_;  // copies of unaligned tensors
 };
 
 }  // namespace

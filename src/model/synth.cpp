@@ -127,6 +127,15 @@ std::vector<std::string> synth_shapes() { return {"llama-3.2-1b", "qwen2.5-1.5b"
 
 void synth_model(const SynthOptions& o) {
   namespace fs = std::filesystem;
+  // Checked before anything is written: the byte writer below knows only plain floats.
+  if (o.dtype != DType::f32 && o.dtype != DType::f16 && o.dtype != DType::bf16)
+    throw Error("synth: dtype " + std::string(dtype_name(o.dtype)) + " is not supported (expected f32, f16 or bf16)");
+  if (o.out_dir.empty()) throw Error("synth needs an output directory");
+  std::error_code ec;
+  if (fs::exists(o.out_dir, ec) && !fs::is_directory(o.out_dir, ec))
+    throw Error("synth: output " + o.out_dir.string() + " exists and is not a directory");
+  if (!o.tokenizer_dir.empty() && !fs::exists(o.tokenizer_dir / "tokenizer.json", ec))
+    throw Error("synth: no tokenizer.json in " + o.tokenizer_dir.string());
   ordered_json config, generation;
   const bool real_shape = o.shape == "llama-3.2-1b" || o.shape == "qwen2.5-1.5b";
   if (o.shape == "llama-3.2-1b") {
@@ -141,13 +150,21 @@ void synth_model(const SynthOptions& o) {
   } else {
     throw Error("unknown synth shape '" + o.shape + "' (expected llama-3.2-1b, qwen2.5-1.5b, tiny-llama or tiny-qwen2)");
   }
-  if (o.out_dir.empty()) throw Error("synth needs an output directory");
-  fs::create_directories(o.out_dir);
+  if (!fs::create_directories(o.out_dir, ec) && ec)
+    throw Error("synth: cannot create " + o.out_dir.string() + ": " + ec.message());
   if (o.shape == "llama-3.2-1b") {
     write_text(o.out_dir / "tokenizer_config.json", embedded::llama32_tokenizer_config_json());
     write_text(o.out_dir / "chat_template.jinja", embedded::llama32_chat_template_jinja());
   }
-  if (!o.tokenizer_dir.empty()) add_tokenizer(o.tokenizer_dir, o.out_dir, real_shape, config, generation);
+  if (!o.tokenizer_dir.empty()) {
+    try {
+      add_tokenizer(o.tokenizer_dir, o.out_dir, real_shape, config, generation);
+    } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+      throw Error("synth: unexpected tokenizer files in " + o.tokenizer_dir.string() + ": " + e.what());
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw Error(std::string("synth: ") + e.what());
+    }
+  }
   const std::string dtype_name = o.dtype == DType::f32 ? "float32" : o.dtype == DType::f16 ? "float16" : "bfloat16";
   if (!real_shape) config["torch_dtype"] = dtype_name;
 

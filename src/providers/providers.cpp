@@ -173,9 +173,10 @@ ProviderResult PromptedProvider::complete(const std::string& text, int max_new_t
 
 // --- the two services -----------------------------------------------------------------
 
-std::string TranslationProvider::system_prompt(const std::string& /*source*/, const std::string& target) {
+std::string TranslationProvider::system_prompt(const std::string& source, const std::string& target) {
   if (target.empty()) throw Error("translate: no target language");
-  return "You are a " + target + " translator. Translate the user message to " + target +
+  const std::string from = source.empty() ? "" : "from " + source + " ";
+  return "You are a " + target + " translator. Translate the user message " + from + "to " + target +
          ". Output only the translation.";
 }
 

@@ -19,6 +19,10 @@
 
 namespace kvlm::tok {
 
+// Token ids are below this: per-id tables are sized by the largest id, so a
+// hostile id must not size them (or overflow int32).
+inline constexpr std::int32_t kTokenIdLimit = 1 << 24;
+
 // Vocab strings and merges as tokenizer.json spells them, gathered by the loader.
 struct BpeSource {
   HugeArray<char> vocab_blob;  // every vocab string, back to back

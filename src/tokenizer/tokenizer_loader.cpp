@@ -47,7 +47,7 @@ void scan_vocab(JsonScanner& s, tok::BpeSource& bpe, std::size_t file_size) {
     bpe.vocab_blob.grow_by(length);
     s.expect(':');
     const std::int64_t id = s.read_integer();
-    if (id < 0 || id > INT32_MAX) s.fail("vocab id out of range");
+    if (id < 0 || id >= tok::kTokenIdLimit) s.fail("vocab id out of range");
     bpe.vocab.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length),
                          static_cast<std::int32_t>(id)});
   }
@@ -181,14 +181,22 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
           !a["content"].is_string())
         throw Error(source + ": added token without an integer id and a string content");
       tok::AddedToken t;
-      t.id = a["id"].get<std::int32_t>();
-      if (t.id < 0) throw Error(source + ": negative added token id");
+      const long long id = a["id"].get<long long>();
+      if (id < 0 || id >= tok::kTokenIdLimit)
+        throw Error(source + ": added token id " + a["id"].dump() + " is out of range [0, " +
+                    std::to_string(tok::kTokenIdLimit) + ")");
+      t.id = std::int32_t(id);
       t.content = a["content"].get<std::string>();
-      t.special = a.value("special", false);
-      t.lstrip = a.value("lstrip", false);
-      t.rstrip = a.value("rstrip", false);
-      t.single_word = a.value("single_word", false);
-      t.normalized = a.value("normalized", !t.special);
+      const auto flag = [&](const char* key, bool fallback) {
+        if (!a.contains(key) || a[key].is_null()) return fallback;
+        if (!a[key].is_boolean()) throw Error(source + ": added token field \"" + key + "\" is not true or false");
+        return a[key].get<bool>();
+      };
+      t.special = flag("special", false);
+      t.lstrip = flag("lstrip", false);
+      t.rstrip = flag("rstrip", false);
+      t.single_word = flag("single_word", false);
+      t.normalized = flag("normalized", !t.special);
       size = std::max(size, t.id + 1);
       impl->added_ids.emplace(t.content, t.id);
       impl->added.push_back(std::move(t));

@@ -492,7 +492,9 @@ static void check_services(const kvlm_model* model) {
   if (translator) {
     s = kvlm_translate(translator, expect("translate_input"), "English", "French", NULL, NULL, text, sizeof text, &len,
                        NULL);
-    CHECK(s == KVLM_OK && strcmp(text, expect("translate_text")) == 0, "a translator from a path gives the same text");
+    CHECK(s == KVLM_OK && strcmp(text, expect("translate_from_english_text")) == 0,
+          "a translator from a path, source named, equals kvlm translate --from: '%s' vs '%s'", text,
+          expect("translate_from_english_text"));
     kvlm_translator_free(translator);
   }
   CHECK(kvlm_translator_create("/nonexistent/kvlm-model", &sp, &translator) == KVLM_ERR_LOAD && translator == NULL,

@@ -51,6 +51,7 @@ chat = run_json([K, "run", "-m", model, "--chat", "--system", system, "-p", user
 service = ["-m", model, "--date", DATE, "-n", "12", "--json"]
 translate_input, copyedit_input = "The cat is on the table.", "their going to send it to you're team"
 translated = run_json([K, "translate", *service, "--to", "French", translate_input])
+translated_from = run_json([K, "translate", *service, "--from", "English", "--to", "French", translate_input])
 copyedited = run_json([K, "copyedit", *service, copyedit_input])
 stories_case = json.load(open(os.path.join(STORIES, "expected.json")))["cases"][0]
 version = re.search(r"project\(kvlm VERSION (\S+)", open(os.path.join(SOURCE_DIR, "CMakeLists.txt")).read()).group(1)
@@ -72,6 +73,7 @@ expectations = {
     "chat_text": chat["text"],
     "translate_input": translate_input,
     "translate_text": translated["text"],
+    "translate_from_english_text": translated_from["text"],
     "copyedit_input": copyedit_input,
     "copyedit_text": copyedited["text"],
     "stories": STORIES,

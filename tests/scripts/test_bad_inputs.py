@@ -96,6 +96,11 @@ CASES = [
      IDS, ["rope_scaling", "yarn"]),
     ("heads not divisible", make("heads", config_text=config_with(num_key_value_heads=3)), IDS, ["num_key_value_heads"]),
     ("negative size", make("neg", config_text=config_with(hidden_size=-64)), IDS, ["hidden_size"]),
+    ("empty bos list in config", make("bos-config", config_text=config_with(bos_token_id=[])), IDS,
+     ["config.json", "bos_token_id"]),
+    ("empty bos list in generation config", make("bos-gen", extra=lambda d: json.dump(
+        {"bos_token_id": []}, open(os.path.join(d, "generation_config.json"), "w"))), IDS,
+     ["generation_config.json", "bos_token_id"]),
     ("context overflow", good, ["--ids", "1,403,407,261,378", "--ctx", "4"], ["context"]),
     ("context above max positions", good, IDS + ["--ctx", "100000"], ["max_position_embeddings"]),
     ("id out of range", good, ["--ids", "1,99999"], ["99999", "out of range"]),

@@ -336,6 +336,10 @@ c.check(ok(proc), f"valid GGUF: info failed: {proc and proc.stderr!r}")
 proc = kvlm("tokenize", "-m", path, "abc ab")
 c.check(ok(proc) and json.loads(proc.stdout) == [257, 99, 32, 257],
         f"valid GGUF: tokenize 'abc ab' gave {proc and (proc.stdout, proc.stderr)!r}")
+# convert onto its own input must refuse, leaving the GGUF as it was.
+proc = kvlm("convert", path, "-o", os.path.join(args.workdir, ".", "good.gguf"), "--dtype", "f16", "-q")
+c.check(proc is not None and proc.returncode == 1 and "is the input" in proc.stderr
+        and open(path, "rb").read() == good, f"convert onto its input: {proc and proc.stderr!r}")
 # Alignment 1: tensor data at offsets that are no multiple of 4 gives the same logits.
 g1 = base.copy().set("general.alignment", U32, 1)
 g1.tensors.insert(0, {"name": "unused.weight", "dims": [3], "type": GGML_F16, "data": bytes(6)})

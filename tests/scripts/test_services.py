@@ -1,7 +1,8 @@
 """translate / copyedit / eval / run text paths end to end on a tiny synth model
 with the real Llama 3 tokenizer and the real Llama 3.2 template:
 - translate --print-prompt equals Jinja2's rendering (as transformers renders it)
-  of [system prompt, user text] with a generation prompt;
+  of [system prompt, user text] with a generation prompt, and --from names
+  the source language in it;
 - prefix reuse gives identical greedy outputs, and a request prefills exactly
   its own tokens (the full prompt minus the system part, counted with the
   Jinja2 rendering and kvlm tokenize);
@@ -67,6 +68,12 @@ for t in texts:
     got = run([K, "translate", "-m", model, "--to", "French", "--print-prompt", "--date", DATE, t]).stdout
     want = render([{"role": "system", "content": SYSTEM_FR}, {"role": "user", "content": t}])
     c.check(got == want, f"--print-prompt differs for {t!r}:\n{got!r}\n{want!r}")
+SYSTEM_EN_FR = ("You are a French translator. Translate the user message from English to French. "
+                "Output only the translation.")
+got = run([K, "translate", "-m", model, "--from", "English", "--to", "French", "--print-prompt", "--date", DATE,
+           texts[0]]).stdout
+c.check(got == render([{"role": "system", "content": SYSTEM_EN_FR}, {"role": "user", "content": texts[0]}]),
+        f"--from English is not in the prompt:\n{got!r}")
 pack_system = json.loads(open(os.path.join(SOURCE_DIR, "packs/translation-fr.jsonl")).readline())["system"]
 c.check(pack_system == SYSTEM_FR, "the French system prompt is the CoreML port's")
 got = run([K, "copyedit", "-m", model, "--print-prompt", "--date", DATE, "their going"]).stdout
@@ -198,12 +205,25 @@ env = dict(os.environ, KVLM_MODELS=models)
 kv = run([K, "translate", "-m", "kv:tiny", "--to", "French", "--date", DATE, "-n", "12", "--dtype", "f32", texts[0]],
          env=env).stdout.strip()
 c.check(kv == with_reuse[0]["text"].replace("\n", " "), f"kv:tiny gives the same translation: {kv!r}")
+for cmd in (["info"], ["bench", "-p", "4", "-n", "2", "--reps", "1", "--bandwidth-gib", "0.01", "--json"]):
+    p = run([K, *cmd, "-m", "kv:tiny", "--dtype", "f32"], check=False, env=env, timeout=300)
+    c.check(p.returncode == 0, f"{cmd[0]} -m kv:tiny: {p.stderr.strip()!r}")
 
 # --- bad input: one error line, non-zero exit ---
 empty_models = os.path.join(args.workdir, "no-models")
 os.makedirs(empty_models, exist_ok=True)
 env_empty = dict(os.environ, KVLM_MODELS=empty_models)
-BAD = [
+bad_packs = {
+    "max_new_tokens on a chat case": ({"input": "x", "max_new_tokens": 4}, "max_new_tokens"),
+    "system on a completion case": ({"prompt": "x", "system": "s"}, "system"),
+    "reference not a string": ({"input": "x", "reference": 3}, "reference"),
+    "both input and prompt": ({"input": "x", "prompt": "y"}, "both"),
+}
+for i, (what, (case, word)) in enumerate(bad_packs.items()):
+    pack = os.path.join(args.workdir, f"bad-pack-{i}.jsonl")
+    json.dump(case, open(pack, "w"))
+    bad_packs[what] = ([K, "eval", "-m", model, "--pack", pack], None, [word])
+BAD = [(f"pack: {what}", *rest) for what, rest in bad_packs.items()] + [
     ("missing model path", [K, "translate", "-m", os.path.join(args.workdir, "nope"), "--to", "French", "x"], None,
      ["not found", "Llama-3.2-1B-Instruct"]),
     ("kv id not installed", [K, "translate", "-m", "kv:llama-3.2-1b-instruct", "--to", "French", "x"], None,
@@ -217,6 +237,12 @@ BAD = [
     ("missing pack", [K, "eval", "-m", model, "--pack", "no-such-pack.jsonl"], None, ["pack"]),
     ("text prompt without tokenizer", [K, "run", "-m", stories, "-p", "x"], None, ["tokenizer"]),
     ("--chat without -p", [K, "run", "-m", model, "--ids", "1,2", "--chat"], None, ["--chat"]),
+    ("--top-logits without --json", [K, "run", "-m", model, "-p", "x", "--top-logits", "3"], None, ["--top-logits"]),
+    ("--date without --chat", [K, "run", "-m", model, "-p", "x", "--date", DATE], None, ["--date"]),
+    ("tokenize TEXT and --jsonl", [K, "tokenize", "-m", model, "--jsonl", "abc"], "", ["--jsonl"]),
+    ("detokenize IDS and --jsonl", [K, "detokenize", "-m", model, "--jsonl", "1"], "", ["--jsonl"]),
+    ("template --jsonl --no-generation-prompt", [K, "template", "-m", model, "--jsonl", "--no-generation-prompt"], "",
+     ["--jsonl"]),
 ]
 for name, cmd, stdin_text, words in BAD:
     p = run(cmd, check=False, input=stdin_text if stdin_text is not None else "", env=env_empty, timeout=120)

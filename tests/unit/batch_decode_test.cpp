@@ -97,10 +97,7 @@ TEST(ForwardBatch, RefusesBadBatchesWithoutChangingAnyState) {
 }
 
 TEST(DecodeBatcher, ConcurrentSessionsGenerateWhatTheyGenerateAlone) {
-  LoadOptions lo;
-  lo.dtype = DType::q8;
-  lo.threads = 2;
-  const auto model = Model::load(testing::synth_model_dir("tiny-llama", DType::f32), lo);
+  const auto model = testing::tiny_q8_model();
   constexpr int kSessions = 4;
   GenerateOptions go;
   go.max_new_tokens = 24;

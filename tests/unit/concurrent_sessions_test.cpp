@@ -14,10 +14,7 @@ namespace kvlm {
 namespace {
 
 TEST(ConcurrentSessions, OwnThreadsGiveTheSerialResults) {
-  LoadOptions lo;
-  lo.dtype = DType::q8;
-  lo.threads = 2;
-  const auto model = Model::load(testing::synth_model_dir("tiny-llama", DType::f32), lo);
+  const auto model = testing::tiny_q8_model();
   constexpr int kSessions = 4;
   GenerateOptions go;
   go.max_new_tokens = 20;

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "kvlm/model.h"
 #include "kvlm/synth.h"
 
 namespace kvlm::testing {
@@ -29,6 +30,15 @@ inline std::filesystem::path synth_model_dir(const std::string& shape, DType dty
   o.out_dir = dir;
   synth_model(o);
   return made[key] = dir;
+}
+
+// The tiny-llama synth model loaded as q8 on 2 threads (the quantized
+// kernels' batch paths), for the concurrency tests.
+inline std::shared_ptr<const Model> tiny_q8_model() {
+  LoadOptions lo;
+  lo.dtype = DType::q8;
+  lo.threads = 2;
+  return Model::load(synth_model_dir("tiny-llama", DType::f32), lo);
 }
 
 }  // namespace kvlm::testing

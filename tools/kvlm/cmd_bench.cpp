@@ -28,6 +28,7 @@
 
 #include "command.h"
 #include "kvlm/error.h"
+#include "kvlm/providers.h"
 #include "kvlm/system.h"
 #include "model_options.h"
 #include "timing.h"
@@ -47,6 +48,7 @@ struct BenchOptions {
   double bandwidth_gib = 2.0;
   bool skip_cold_start = false;
   bool json = false;
+  std::string batches;  // decode batch sizes for Model::forward_batch ("" : none)
 };
 
 std::vector<int> parse_lengths(const std::string& text) {
@@ -159,6 +161,7 @@ struct PrefillResult {
 };
 
 int bench(const BenchOptions& o) {
+  const std::string model_path = resolve_model(o.model.model).string();  // kv:NAME too
   const std::vector<int> lengths = parse_lengths(o.prompts);
   const int threads = o.model.threads > 0 ? o.model.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   const int ctx = o.ctx > 0 ? o.ctx : 512;
@@ -180,7 +183,7 @@ int bench(const BenchOptions& o) {
   if (!o.skip_cold_start) {
     const std::string exe = self_exe();
     // The ids only need to be valid for any vocabulary; 8 tokens of prefill.
-    std::vector<std::string> args = {"run", "-m", o.model.model, "--ids", "1,2,3,4,5,6,7,8",
+    std::vector<std::string> args = {"run", "-m", model_path, "--ids", "1,2,3,4,5,6,7,8",
                                      "-n", "1", "-t", std::to_string(threads), "--backend", o.model.backend, "--json"};
     if (!o.model.dtype.empty()) args.insert(args.end(), {"--dtype", o.model.dtype});
     if (o.model.no_mmap) args.push_back("--no-mmap");
@@ -195,7 +198,7 @@ int bench(const BenchOptions& o) {
 
   // 2. Load in-process.
   const auto t_load = Clock::now();
-  const auto model = Model::load(o.model.model, o.model.load_options());
+  const auto model = Model::load(model_path, o.model.load_options());
   dtype = std::string(dtype_name(model->dtype()));
   const double load_ms = ms_since(t_load);
   const ModelConfig& cfg = model->config();
@@ -239,13 +242,42 @@ int bench(const BenchOptions& o) {
     return step_ms;
   };
   const std::vector<double> step_ms = decode(o.decode_tokens);
+
+  // 4b. Batched decode: n conversations at decode_context, one step of each
+  // per pass (Model::forward_batch); the median pass time.
+  struct BatchResult {
+    int batch;
+    double ms_per_pass;
+  };
+  std::vector<BatchResult> batched;
+  for (const int n : o.batches.empty() ? std::vector<int>{} : parse_lengths(o.batches)) {
+    std::vector<State> states;
+    std::vector<State*> pointers;
+    for (int i = 0; i < n; ++i) {
+      states.push_back(model->new_state(ctx));
+      model->forward(ctx_ids, states.back(), LogitsMode::last);
+    }
+    for (State& s : states) pointers.push_back(&s);
+    std::vector<std::int32_t> next(std::size_t(n), 1);
+    std::vector<double> pass_ms;
+    for (int step = 0; step <= o.decode_tokens; ++step) {
+      const auto t0 = Clock::now();
+      const std::vector<float> logits = model->forward_batch(next, pointers);
+      if (step > 0) pass_ms.push_back(ms_since(t0));
+      const std::size_t vocab = std::size_t(cfg.vocab_size);
+      for (std::size_t i = 0; i < std::size_t(n); ++i)
+        next[i] = std::int32_t(std::max_element(logits.begin() + std::ptrdiff_t(i * vocab),
+                                                logits.begin() + std::ptrdiff_t((i + 1) * vocab)) -
+                               (logits.begin() + std::ptrdiff_t(i * vocab)));
+    }
+    batched.push_back({n, median(pass_ms)});
+  }
   const double peak_rss_mb = peak_rss_mb_self();
   // Every weight page has been read by now. Only a package is one mapped
   // file; a Hugging Face directory's safetensors are several.
   const bool weights_mapped = model->options().weight_memory == WeightMemory::mapped;
   std::optional<FileMapping> package_mapping;
-  if (weights_mapped && std::filesystem::is_regular_file(o.model.model))
-    package_mapping = file_mapping(o.model.model);
+  if (weights_mapped && std::filesystem::is_regular_file(model_path)) package_mapping = file_mapping(model_path);
   if (package_mapping && package_mapping->bytes == 0) package_mapping.reset();
 
   // 5. Bandwidth with the same thread count, and one thread for reference.
@@ -325,6 +357,11 @@ int bench(const BenchOptions& o) {
     j["parameters"] = model->info().parameter_count;
     j["ctx"] = ctx;
     j["reps"] = o.reps;
+    j["batched_decode"] = nlohmann::json::array();
+    for (const auto& b : batched)
+      j["batched_decode"].push_back({{"batch", b.batch},
+                                     {"ms_per_pass", b.ms_per_pass},
+                                     {"tokens_per_s", b.batch / b.ms_per_pass * 1e3}});
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
@@ -357,6 +394,9 @@ int bench(const BenchOptions& o) {
                 round_share[std::size_t(r)] * 100.0);
   std::printf(" median %.0f%% of the floor\n", paired_share * 100.0);
   std::printf("(KV cache read per token at this context: %.2f MB, not in the floor)\n", kv_bytes / 1e6);
+  for (const auto& b : batched)
+    std::printf("batched decode, %d conversations: %.2f ms per pass = %.1f tokens/s (%.2fx one)\n", b.batch,
+                b.ms_per_pass, b.batch / b.ms_per_pass * 1e3, decode_median / b.ms_per_pass * b.batch);
   return 0;
 }
 
@@ -375,6 +415,9 @@ const CommandRegistration registration{"bench", "Benchmark cold start, prefill a
   sub.add_option("--bandwidth-gib", o->bandwidth_gib, "bandwidth probe buffer in GiB (default 2)")
       ->check(CLI::Range(0.01, 1024.0));
   sub.add_flag("--no-cold-start", o->skip_cold_start, "skip the cold-start child processes");
+  sub.add_option("--batch", o->batches,
+                 "comma-separated batch sizes: also time decode of that many conversations per pass "
+                 "(Model::forward_batch, as kvlm serve batches its slots)");
   sub.add_flag("--json", o->json, "print one JSON object");
   return [o] { return bench(*o); };
 }};

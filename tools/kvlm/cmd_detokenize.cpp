@@ -37,8 +37,8 @@ const CommandRegistration registration{
       auto o = std::make_shared<DetokenizeOptions>();
       sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
       sub.add_flag("--skip-special", o->skip_special, "leave special tokens out of the text");
-      sub.add_flag("--jsonl", o->jsonl, "read one JSON id array a line from stdin, write one JSON string a line");
-      sub.add_option("ids", o->ids, "token ids (separate arguments or comma-separated)");
+      auto* jsonl = sub.add_flag("--jsonl", o->jsonl, "read one JSON id array a line from stdin, write one JSON string a line");
+      sub.add_option("ids", o->ids, "token ids (separate arguments or comma-separated)")->excludes(jsonl);
       return [o] {
         const auto tokenizer = Tokenizer::load(o->model);
         if (!o->jsonl) {

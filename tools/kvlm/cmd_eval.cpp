@@ -3,6 +3,7 @@
 // against the reference. kvlm smoke: the capital-of-France case.
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,31 @@ std::string lower(std::string s) {
   return s;
 }
 
+bool string_list(const nlohmann::json& v) {
+  return v.is_array() && std::all_of(v.begin(), v.end(), [](const nlohmann::json& s) { return s.is_string(); });
+}
+
+// Every field the report reads has its type, and none is one the case ignores.
+void check_case_fields(const nlohmann::json& j, bool chat_case, const std::string& where) {
+  const auto need = [&](const char* key, const std::function<bool(const nlohmann::json&)>& ok, const std::string& what) {
+    if (const auto it = j.find(key); it != j.end() && !ok(*it)) throw Error(where + ": \"" + key + "\" " + what);
+  };
+  const auto is_string = [](const nlohmann::json& v) { return v.is_string(); };
+  need("id", is_string, "must be a string");
+  need("reference", is_string, "must be a string");
+  need("must_contain", string_list, "must be a list of strings");
+  need("must_not_contain", string_list, "must be a list of strings");
+  if (chat_case) {
+    need("system", is_string, "must be a string");
+    need("max_new_tokens", [](const nlohmann::json&) { return false; }, "applies to \"prompt\" cases only (use -n)");
+  } else {
+    need("system", [](const nlohmann::json&) { return false; }, "applies to \"input\" cases only");
+    need("max_new_tokens", [](const nlohmann::json& v) {
+      return v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= (1 << 20);
+    }, "must be a positive integer");
+  }
+}
+
 std::vector<nlohmann::json> read_pack(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw Error("cannot read pack " + path.string());
@@ -82,10 +108,13 @@ std::vector<nlohmann::json> read_pack(const std::filesystem::path& path) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object())
       throw Error(path.string() + ": line " + std::to_string(n) + " is not a JSON object");
+    for (auto it = j.begin(); it != j.end();) it = it->is_null() ? j.erase(it) : std::next(it);  // null: absent
+    const std::string where = path.string() + ": line " + std::to_string(n);
     const bool chat_case = j.contains("input") && j["input"].is_string();
     const bool completion = j.contains("prompt") && j["prompt"].is_string();
-    if (!chat_case && !completion)
-      throw Error(path.string() + ": line " + std::to_string(n) + " has neither \"input\" nor \"prompt\"");
+    if (!chat_case && !completion) throw Error(where + " has neither \"input\" nor \"prompt\"");
+    if (chat_case && j.contains("prompt")) throw Error(where + " has both \"input\" and \"prompt\"");
+    check_case_fields(j, chat_case, where);
     cases.push_back(std::move(j));
   }
   if (cases.empty()) throw Error(path.string() + ": no cases");

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "kvlm/providers.h"
 #include "kvlm/system.h"
 #include "model_options.h"
 
@@ -12,7 +13,7 @@ const CommandRegistration registration{"info", "Describe a model: config, tensor
   auto o = std::make_shared<ModelOptions>();
   o->add_to(sub);
   return [o] {
-    const auto model = Model::load(o->model, o->load_options());
+    const auto model = Model::load(resolve_model(o->model), o->load_options());
     const ModelConfig& c = model->config();
     const ModelInfo info = model->info();
     std::string eos;

@@ -73,6 +73,8 @@ int run(const RunOptions& o) {
   if (!o.ids.empty() && !o.prompt.empty()) throw Error("give either -p or --ids, not both");
   if (o.chat && o.prompt.empty()) throw Error("--chat needs -p TEXT");
   if (!o.system.empty() && !o.chat) throw Error("--system needs --chat");
+  if (!o.date.empty() && !o.chat) throw Error("--date needs --chat (only the chat template reads it)");
+  if (o.top_logits > 0 && !o.json) throw Error("--top-logits needs --json");
   const auto path = resolve_model(o.model.model);
   const auto t_load = Clock::now();
   SessionOptions so;

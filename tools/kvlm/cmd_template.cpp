@@ -103,7 +103,8 @@ const CommandRegistration registration{
                                  "stdin: one {\"messages\", \"add_generation_prompt\", ...} per line; "
                                  "stdout: one {\"rendered\"} or {\"error\"} per line");
       messages->excludes(jsonl);
-      sub.add_flag("--no-generation-prompt", o->no_generation_prompt, "leave out the assistant header (--messages)");
+      sub.add_flag("--no-generation-prompt", o->no_generation_prompt, "leave out the assistant header (--messages)")
+          ->excludes(jsonl);
       sub.add_option("--date", o->date, "YYYY-MM-DD: the day strftime_now() sees (default: today)");
       return [o] {
         if (o->messages_file.empty() && !o->jsonl) throw Error("template: give --messages FILE.json or --jsonl");

@@ -38,8 +38,8 @@ const CommandRegistration registration{
       sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
       sub.add_flag("--no-bos", o->no_bos, "do not add the post-processor's special tokens (BOS)");
       sub.add_flag("--special", o->special, "parse special tokens written in the text (\"<|eot_id|>\")");
-      sub.add_flag("--jsonl", o->jsonl, "read one JSON string a line from stdin, write one id array a line");
-      sub.add_option("text", o->text, "text to tokenize");
+      auto* jsonl = sub.add_flag("--jsonl", o->jsonl, "read one JSON string a line from stdin, write one id array a line");
+      sub.add_option("text", o->text, "text to tokenize")->excludes(jsonl);
       return [o] {
         const auto tokenizer = Tokenizer::load(o->model);
         EncodeOptions options;

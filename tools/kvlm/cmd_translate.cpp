@@ -100,7 +100,7 @@ const CommandRegistration translate_registration{
     "translate", "Translate text (greedy, system prompt prefilled once)", [](CLI::App& sub) {
       auto o = std::make_shared<ServiceOptions>();
       add_common(sub, *o);
-      sub.add_option("--from", o->from, "source language (optional)");
+      sub.add_option("--from", o->from, "source language, named in the system prompt (optional)");
       sub.add_option("--to", o->to, "target language, e.g. French")->required();
       return [o] {
         if (o->print_prompt)

@@ -155,34 +155,38 @@ GenerationRequest parse_completion_request(const std::string& body) {
   return r;
 }
 
+namespace {
+
+// A service request: its system prompt + the user's text, greedy, with the
+// CLI services' length limit (`kvlm translate` / `kvlm copyedit`).
+GenerationRequest service_request(Endpoint endpoint, const json& j, const std::string& system, const std::string& text) {
+  GenerationRequest r;
+  r.endpoint = endpoint;
+  r.stream = boolean(j, "stream");
+  r.messages = {{"system", system}, {"user", text}};
+  r.temperature = 0.0;
+  r.max_tokens = ProviderOptions{}.max_new_tokens;
+  return r;
+}
+
+}  // namespace
+
 GenerationRequest parse_translate_request(const std::string& body) {
   const json j = parse_object(body);
-  GenerationRequest r;
-  r.endpoint = Endpoint::translate;
   const std::string text = required_string(j, "text");
   const std::string target = required_string(j, "target");
   std::string source;
   if (field(j, "source")) source = required_string(j, "source");
   if (text.empty()) invalid("'text' must not be empty", "text");
   if (target.empty()) invalid("'target' must not be empty", "target");
-  r.stream = boolean(j, "stream");
-  r.messages = {{"system", TranslationProvider::system_prompt(source, target)}, {"user", text}};
-  r.temperature = 0.0;
-  r.max_tokens = ProviderOptions{}.max_new_tokens;  // as `kvlm translate` / `kvlm copyedit`
-  return r;
+  return service_request(Endpoint::translate, j, TranslationProvider::system_prompt(source, target), text);
 }
 
 GenerationRequest parse_copyedit_request(const std::string& body) {
   const json j = parse_object(body);
-  GenerationRequest r;
-  r.endpoint = Endpoint::copyedit;
   const std::string text = required_string(j, "text");
   if (text.empty()) invalid("'text' must not be empty", "text");
-  r.stream = boolean(j, "stream");
-  r.messages = {{"system", CopyEditProvider::system_prompt()}, {"user", text}};
-  r.temperature = 0.0;
-  r.max_tokens = ProviderOptions{}.max_new_tokens;  // as `kvlm translate` / `kvlm copyedit`
-  return r;
+  return service_request(Endpoint::copyedit, j, CopyEditProvider::system_prompt(), text);
 }
 
 SamplingOptions sampling_for(const GenerationRequest& r, std::uint64_t random_seed) {
