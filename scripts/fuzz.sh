@@ -4,14 +4,14 @@
 # tests/fuzz/corpus/NAME (and dictionary tests/fuzz/NAME.dict when there is
 # one). New inputs collect in build-fuzz/corpus/NAME; a crash is written to
 # build-fuzz/findings/ and ends the run with a non-zero status.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: gguf)
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: gguf server_request)
 # Needs clang and its libFuzzer runtime (Debian: clang-16 libclang-rt-16-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-600}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gguf server_request)
 BUILD_DIR=${KVLM_FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${KVLM_FUZZ_JOBS:-2}
 

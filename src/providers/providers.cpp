@@ -173,24 +173,9 @@ ProviderResult PromptedProvider::complete(const std::string& text, int max_new_t
 
 // --- the two services -----------------------------------------------------------------
 
-std::string TranslationProvider::system_prompt(const std::string& source, const std::string& target) {
-  if (target.empty()) throw Error("translate: no target language");
-  const std::string from = source.empty() ? "" : "from " + source + " ";
-  return "You are a " + target + " translator. Translate the user message " + from + "to " + target +
-         ". Output only the translation.";
-}
-
 ProviderResult TranslationProvider::translate_ex(const std::string& text, const std::string& source,
                                                  const std::string& target, const TextCallback& on_text) {
   return respond(system_prompt(source, target), text, on_text);
-}
-
-const std::string& CopyEditProvider::system_prompt() {
-  static const std::string prompt =
-      "You are a careful copy editor for speech transcripts. Fix only clear errors: capitalization, punctuation, "
-      "misheard homophones and accidental repeated words. Keep the speaker's words, fillers and tone. Output only "
-      "the corrected text.";
-  return prompt;
 }
 
 ProviderResult CopyEditProvider::copyedit_ex(const std::string& text, const TextCallback& on_text) {
