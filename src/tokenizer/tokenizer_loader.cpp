@@ -187,10 +187,10 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
                     std::to_string(tok::kTokenIdLimit) + ")");
       t.id = std::int32_t(id);
       t.content = a["content"].get<std::string>();
-      const auto flag = [&](const char* key, bool fallback) {
-        if (!a.contains(key) || a[key].is_null()) return fallback;
-        if (!a[key].is_boolean()) throw Error(source + ": added token field \"" + key + "\" is not true or false");
-        return a[key].get<bool>();
+      const auto flag = [&](const char* field, bool fallback) {
+        if (!a.contains(field) || a[field].is_null()) return fallback;
+        if (!a[field].is_boolean()) throw Error(source + ": added token field \"" + field + "\" is not true or false");
+        return a[field].get<bool>();
       };
       t.special = flag("special", false);
       t.lstrip = flag("lstrip", false);
