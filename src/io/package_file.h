@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/large_buffer.h"
 #include "core/mapped_file.h"
@@ -23,7 +25,9 @@ struct Blob {
 
 class PackageFile {
  public:
-  // Maps the file and validates magic, version and header. Throws Error.
+  // Maps the file and validates magic, header checksum, version and header.
+  // Throws Error ("package header is corrupt (checksum mismatch): <path>"
+  // when the header's bytes differ from their checksum).
   // populate: map every page up front (MappedFile), for the weights.
   explicit PackageFile(const std::filesystem::path& path, bool populate = false);
 
@@ -36,9 +40,26 @@ class PackageFile {
 
   const nlohmann::json& header() const { return header_; }
   const std::filesystem::path& path() const { return file_.path(); }
-  // The blob an [offset, bytes] pair names; throws Error ("<path>: <what> ...")
-  // when it is malformed, misaligned or outside the file.
+  // The blob an [offset, bytes, checksum] range names (its bytes are not
+  // hashed here); throws Error ("<path>: <what> ...") when it is malformed,
+  // misaligned or outside the file.
   Blob blob(const nlohmann::json& range, const std::string& what) const;
+
+  // The outcome of hashing every blob the header names.
+  struct BlobCheck {
+    std::size_t blobs = 0;
+    std::uint64_t bytes = 0;
+    // "tensor NAME" / "file NAME" of each blob whose bytes differ from the
+    // checksum the header records, in header order.
+    std::vector<std::string> corrupted;
+  };
+  // Hashes every carried file and tensor (the bytes blobs point at now: the
+  // copy after copy_into_memory), largest first on the pool's threads.
+  // Throws Error for a malformed entry, never for a mismatch.
+  BlobCheck check_blobs(ThreadPool& pool) const;
+  // check_blobs, throwing Error ("<path>: tensor NAME: checksum mismatch")
+  // for the first corrupted blob, with the count of the others.
+  void verify_blobs(ThreadPool& pool) const;
   // A carried text file (tokenizer.json, ...), or nullopt.
   std::optional<std::string_view> file(const std::string& name) const;
 

@@ -64,6 +64,7 @@ void load_package(Model::Impl& impl, const std::filesystem::path& path, const Lo
                 std::string(dtype_name(*options.dtype)) + " needs another kvlm convert");
   impl.options.dtype = stored;
   if (copy) package->copy_into_memory(*impl.pool);
+  if (options.verify) package->verify_blobs(*impl.pool);  // the bytes the weights will use
   impl.weights = load_package_weights(package, impl.config, stored);
 }
 

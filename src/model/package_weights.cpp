@@ -9,6 +9,7 @@
 
 #include "core/page_cache.h"
 #include "io/json_file.h"
+#include "io/package_checksum.h"
 #include "io/package_file.h"
 #include "io/package_format.h"
 #include "kvlm/error.h"
@@ -72,13 +73,14 @@ Weights load_package_weights(const std::shared_ptr<const PackageFile>& package, 
 
 namespace {
 
-// Collects blobs with aligned offsets relative to the data section.
+// Collects blobs with aligned offsets relative to the data section, and
+// their [offset, bytes, checksum] ranges.
 class BlobList {
  public:
   nlohmann::json add(const void* data, std::size_t bytes) {
     offset_ = (offset_ + package::kAlignment - 1) / package::kAlignment * package::kAlignment;
     blobs_.push_back({static_cast<const std::byte*>(data), bytes, offset_});
-    const nlohmann::json range = {offset_, bytes};
+    const nlohmann::json range = {offset_, bytes, package::checksum_hex(package::checksum(data, bytes))};
     offset_ += bytes;
     return range;
   }
@@ -140,21 +142,25 @@ void write_package(const Model& model, const ModelFiles& source, const std::file
 
   // data_offset depends on the header's length, which depends on data_offset's
   // digits: reserve 20 digits, then pad the header with spaces to fit exactly.
+  // The header's checksum takes the last 8 bytes before data_offset.
   header["data_offset"] = ~std::uint64_t(0);
-  const std::size_t reserved = header.dump().size() + 24;
-  const std::size_t data_offset = (16 + reserved + package::kAlignment - 1) / package::kAlignment * package::kAlignment;
+  const std::size_t reserved = header.dump().size() + 24 + package::kHeaderChecksumBytes;
+  const std::size_t data_offset =
+      (package::kPrefixBytes + reserved + package::kAlignment - 1) / package::kAlignment * package::kAlignment;
   header["data_offset"] = data_offset;
-  std::string text = header.dump();
-  text.append(data_offset - 16 - text.size(), ' ');
+  std::string head(package::kMagic);
+  const std::uint64_t len = data_offset - package::kPrefixBytes - package::kHeaderChecksumBytes;
+  head.append(reinterpret_cast<const char*>(&len), 8);
+  head += header.dump();
+  head.append(data_offset - package::kHeaderChecksumBytes - head.size(), ' ');
+  const std::uint64_t head_checksum = package::checksum(head.data(), head.size());
+  head.append(reinterpret_cast<const char*>(&head_checksum), 8);
 
   const std::filesystem::path tmp = out.string() + ".tmp" + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw Error("cannot create " + tmp.string() + ": " + std::strerror(errno));
-    const std::uint64_t len = text.size();
-    f.write(package::kMagic.data(), 8);
-    f.write(reinterpret_cast<const char*>(&len), 8);
-    f.write(text.data(), std::streamsize(text.size()));
+    f.write(head.data(), std::streamsize(head.size()));
     std::size_t at = 0, done = 0;
     static const char zeros[package::kAlignment] = {};
     for (const auto& b : blobs.blobs()) {

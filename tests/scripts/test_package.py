@@ -1,11 +1,13 @@
 """kvlm convert round trip: a .kvlm package gives exactly the logits of the same
 dtype loaded from the Hugging Face directory (same weights, same kernels), for
 f16, bf16, q8 and q4, on Llama and Qwen2 shapes; the stories260k package
-reproduces run.c's greedy ids; broken packages give one clear error line."""
+reproduces run.c's greedy ids; broken packages give one clear error line
+(integrity checks: test_verify.py)."""
 import os
 import re
 
 import numpy as np
+import xxhash
 
 from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json
 
@@ -67,7 +69,16 @@ broken("bad-magic", b"NOTKVLM!" + good[8:], "is neither a model directory, a .kv
 broken("header-too-long", good[:8] + (10**12).to_bytes(8, "little") + good[16:], "header length")
 broken("bad-version", re.sub(rb'"format_version":\d+', b'"format_version":9', good, count=1), "format version 9")
 broken("dtype-mismatch", good, "holds f16 weights", extra=("--dtype", "q8"))
-broken("missing-tensor", good.replace(b'"model.norm.weight"', b'"model.norm.weighX"', 1), "missing tensor model.norm.weight")
+
+
+def sealed(data):
+    """data with its header checksum recomputed (io/package_format.h), as a writer would leave it."""
+    end = 16 + int.from_bytes(data[8:16], "little")
+    return data[:end] + xxhash.xxh3_64_intdigest(data[:end]).to_bytes(8, "little") + data[end + 8:]
+
+
+broken("missing-tensor", sealed(good.replace(b'"model.norm.weight"', b'"model.norm.weighX"', 1)), "missing tensor model.norm.weight")
+broken("header-changed", good.replace(b'"model.norm.weight"', b'"model.norm.weighX"', 1), "package header is corrupt")
 # convert refuses outputs it cannot write before loading anything.
 for out, words in [(os.path.join(args.workdir, "no-such-dir", "m.kvlm"), "does not exist"), (args.workdir, "is a directory")]:
     proc = run([args.kvlm, "convert", stories, "-o", out, "--dtype", "q8"], check=False)

@@ -17,13 +17,15 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "io/package_checksum.h"
 #include "io/package_format.h"
 #include "kvlm/error.h"
 
 namespace kvlm {
 namespace {
 
-// Writes a minimal valid package whose one blob is `data_bytes` of a
+// Writes a minimal valid package (its header sealed with its checksum, as
+// io/package_format.h lays it out) whose one blob is `data_bytes` of a
 // position-dependent pattern, and returns the offset of the data section.
 std::size_t write_package(const std::filesystem::path& path, std::size_t data_bytes) {
   const std::size_t data_offset = 4096;
@@ -32,12 +34,15 @@ std::size_t write_package(const std::filesystem::path& path, std::size_t data_by
                                  {"config", nlohmann::json::object()},
                                  {"tensors", nlohmann::json::object()},
                                  {"data_offset", data_offset}};
-  const std::string text = header.dump();
+  std::string text = header.dump();
+  text.append(data_offset - 24 - text.size(), ' ');
   std::vector<char> bytes(data_offset + data_bytes, 0);
   std::memcpy(bytes.data(), package::kMagic.data(), 8);
   const std::uint64_t header_len = text.size();
   std::memcpy(bytes.data() + 8, &header_len, 8);
   std::memcpy(bytes.data() + 16, text.data(), text.size());
+  const std::uint64_t sum = package::checksum(bytes.data(), 16 + text.size());
+  std::memcpy(bytes.data() + 16 + text.size(), &sum, 8);
   // A 64-bit index every 8 bytes (mixed so no chunk repeats another).
   for (std::size_t i = 0; i + 8 <= data_bytes; i += 8) {
     const std::uint64_t v = (i / 8) * 0x9E3779B97F4A7C15ull;
@@ -46,6 +51,9 @@ std::size_t write_package(const std::filesystem::path& path, std::size_t data_by
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   return data_offset;
 }
+
+// The range of the whole data section (the checksum is not checked by blob()).
+nlohmann::json whole(std::size_t bytes) { return nlohmann::json::array({std::size_t(0), bytes, "0000000000000000"}); }
 
 // A temporary file removed however the test ends.
 struct TempFile {
@@ -69,7 +77,7 @@ TEST(PackageFileTest, CopyAcrossChunksMatchesTheFile) {
   for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     PackageFile package(file.path);
-    const auto range = nlohmann::json::array({std::size_t(0), data_bytes});
+    const auto range = whole(data_bytes);
     const Blob mapped = package.blob(range, "blob");
     ASSERT_EQ(std::memcmp(mapped.data, expected.data(), data_bytes), 0);
     package.copy_into_memory(pool);
@@ -89,7 +97,7 @@ TEST(PackageFileTest, CopyOfAFileCutShortIsAnError) {
   write_package(file.path, data_bytes);
   ThreadPool pool(2);
   PackageFile package(file.path);
-  const Blob header = package.blob(nlohmann::json::array({std::size_t(0), std::size_t(64)}), "blob");
+  const Blob header = package.blob(whole(64), "blob");
   std::filesystem::resize_file(file.path, PackageFile::kCopyChunkBytes + 100);
   try {
     package.copy_into_memory(pool);
@@ -97,7 +105,7 @@ TEST(PackageFileTest, CopyOfAFileCutShortIsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(file.path.string()), std::string::npos) << e.what();
   }
-  EXPECT_EQ(package.blob(nlohmann::json::array({std::size_t(0), std::size_t(64)}), "blob").data, header.data);
+  EXPECT_EQ(package.blob(whole(64), "blob").data, header.data);
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include "kvlm/system.h"
 #include "model_options.h"
 #include "timing.h"
+#include "numeric_checks.h"
 
 extern char** environ;
 
@@ -188,6 +189,7 @@ int bench(const BenchOptions& o) {
     if (!o.model.dtype.empty()) args.insert(args.end(), {"--dtype", o.model.dtype});
     if (o.model.no_mmap) args.push_back("--no-mmap");
     if (o.model.mmap) args.push_back("--mmap");
+    if (o.model.verify) args.push_back("--verify");
     child_rss_mb = spawn_and_time(exe, args).peak_rss_mb;  // warms the page cache
     for (int r = 0; r < o.reps; ++r) {
       const ChildRun run = spawn_and_time(exe, args);
@@ -405,15 +407,16 @@ const CommandRegistration registration{"bench", "Benchmark cold start, prefill a
   auto o = std::make_shared<BenchOptions>();
   o->model.add_to(sub);
   sub.add_option("-p,--prompts", o->prompts, "comma-separated prefill lengths (default 30,64,128,512)");
-  sub.add_option("-n,--decode", o->decode_tokens, "timed decode steps (default 32)")->check(CLI::PositiveNumber);
-  sub.add_option("--reps", o->reps, "repetitions per prefill length and cold start (default 3)")
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--ctx", o->ctx, "context size (default 512); prompts longer than it are an error")
-      ->check(CLI::PositiveNumber);
+  sub.add_option("-n,--decode", o->decode_tokens, "timed decode steps")->check(integer_at_least(1));
+  sub.add_option("--reps", o->reps, "repetitions per prefill length and cold start")
+      ->check(integer_at_least(1));
+  sub.add_option("--ctx", o->ctx, "context size; prompts longer than it are an error")
+      ->check(integer_at_least(1))
+      ->default_str("512");
   sub.add_option("--decode-context", o->decode_context, "tokens prefilled before decode (default: shortest -p)")
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--bandwidth-gib", o->bandwidth_gib, "bandwidth probe buffer in GiB (default 2)")
-      ->check(CLI::Range(0.01, 1024.0));
+      ->check(integer_at_least(1));
+  sub.add_option("--bandwidth-gib", o->bandwidth_gib, "bandwidth probe buffer in GiB")
+      ->check(number_between(0.01, 1024.0));
   sub.add_flag("--no-cold-start", o->skip_cold_start, "skip the cold-start child processes");
   sub.add_option("--batch", o->batches,
                  "comma-separated batch sizes: also time decode of that many conversations per pass "
