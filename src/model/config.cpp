@@ -1,5 +1,6 @@
 #include "kvlm/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -146,9 +147,12 @@ ModelConfig ModelConfig::parse(const std::string& json_text, const std::string& 
     if (!f.is_array() || f.size() != std::size_t(c.head_dim / 2))
       r.fail("rope_freq_factors", "must be a list of head_dim / 2 numbers");
     for (const json& x : f) {
-      if (!x.is_number() || !(x.get<double>() > 0) || !std::isfinite(x.get<double>()))
-        r.fail("rope_freq_factors", "must hold positive numbers");
-      c.rope_freq_factors.push_back(x.get<float>());
+      // Stored as float: 1e300 would become inf and 1e-300 zero, dividing inv_freq by them.
+      const double d = x.is_number() ? x.get<double>() : 0.0;
+      const float v = d > 0 && d <= std::numeric_limits<float>::max() ? float(d) : 0.0f;
+      if (!(v > 0))
+        r.fail("rope_freq_factors", "must hold positive numbers within float range");
+      c.rope_freq_factors.push_back(v);
     }
     if (c.has_llama3_rope_scaling) r.fail("rope_freq_factors", "cannot be combined with rope_scaling");
   }
@@ -184,8 +188,11 @@ GenerationConfig GenerationConfig::parse(const std::string& json_text, const std
   g.temperature = r.has("temperature") ? r.positive_number_or("temperature", 1.0) : 1.0;
   g.top_p = r.positive_number_or("top_p", 1.0);
   if (r.has("top_k")) {
-    if (!j["top_k"].is_number_integer() || j["top_k"].get<long long>() < 0) r.fail("top_k", "must be >= 0");
-    g.top_k = int(j["top_k"].get<long long>());
+    const json& k = j["top_k"];
+    if (!k.is_number_integer() || (!k.is_number_unsigned() && k.get<long long>() < 0)) r.fail("top_k", "must be >= 0");
+    // Any k past the vocabulary keeps every token: clamp rather than wrap a huge one to a negative int.
+    const std::uint64_t v = k.is_number_unsigned() ? k.get<std::uint64_t>() : std::uint64_t(k.get<long long>());
+    g.top_k = int(std::min<std::uint64_t>(v, std::uint64_t(std::numeric_limits<int>::max())));
   }
   g.repetition_penalty = r.positive_number_or("repetition_penalty", 1.0);
   return g;

@@ -127,10 +127,8 @@ std::optional<std::string> config_token(const nlohmann::json& config, const char
   return std::nullopt;
 }
 
-}  // namespace
-
-std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const std::string& source,
-                                                  const std::string* config_json, const std::string& config_source) {
+std::unique_ptr<Tokenizer::Impl> parse_sections(std::string_view text, const std::string& source,
+                                                 const std::string* config_json, const std::string& config_source) {
   auto impl = std::make_unique<Tokenizer::Impl>();
   impl->source = source;
   JsonScanner s(text, source);
@@ -260,6 +258,21 @@ std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const st
   for (const std::int32_t id : impl->post_processor.suffix)
     if (id < 0 || id >= size || !impl->flags[std::size_t(id)]) throw Error(source + ": post_processor id " + std::to_string(id) + " is not in the vocabulary");
   return impl;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer::Impl> parse_tokenizer(std::string_view text, const std::string& source,
+                                                  const std::string* config_json, const std::string& config_source) {
+  try {
+    return parse_sections(text, source, config_json, config_source);
+  } catch (const Error& e) {
+    // Messages quote the file's own strings (merges, type names), which may hold line breaks.
+    std::string line = e.what();
+    for (char& c : line)
+      if (c == '\n' || c == '\r') c = ' ';
+    throw Error(line);
+  }
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(const ModelFiles& files) {
