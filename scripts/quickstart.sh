@@ -9,8 +9,19 @@
 # with RANDOM weights instead (meaningless words, real timings).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 BUILD_DIR=${KVLM_BUILD_DIR:-build}
+# One status line for setup and the build; the whole log stays in a file and
+# its end is shown only when something fails.
+mkdir -p "$BUILD_DIR"
+SETUP_LOG="$BUILD_DIR/quickstart-setup.log"
+printf '== setup and build (log: %s) ... ' "$SETUP_LOG"
+if scripts/setup.sh >"$SETUP_LOG" 2>&1; then
+  echo "done"
+else
+  echo "FAILED; the end of the log:"
+  tail -n 40 "$SETUP_LOG"
+  exit 1
+fi
 KVLM="$BUILD_DIR/kvlm"
 TEXT="The cat is on the table."
 MODELS=${KVLM_MODELS:-$HOME/.cache/kvlm/models}

@@ -181,9 +181,10 @@ KVLM_API kvlm_generate_params kvlm_generate_default_params(void);
 
 typedef enum kvlm_stop_reason {
   KVLM_STOP_EOS = 0,      /* the model chose an end-of-generation token */
-  KVLM_STOP_LENGTH = 1,   /* max_tokens reached, or the context is full */
-  KVLM_STOP_STRING = 2,   /* a stop string was generated */
-  KVLM_STOP_CANCELLED = 3 /* kvlm_*_cancel() or a callback returned 0 */
+  KVLM_STOP_LENGTH = 1,    /* max_tokens reached */
+  KVLM_STOP_STRING = 2,    /* a stop string was generated */
+  KVLM_STOP_CANCELLED = 3, /* kvlm_*_cancel() or a callback returned 0 */
+  KVLM_STOP_CONTEXT = 4    /* the context is full before max_tokens */
 } kvlm_stop_reason;
 
 /* What a generation did; filled on KVLM_OK and KVLM_ERR_BUFFER_TOO_SMALL. */

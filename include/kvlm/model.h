@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "kvlm/config.h"
@@ -54,6 +55,12 @@ struct LoadOptions {
   Backend backend = Backend::cpu;
   int threads = 0;  // 0: one per hardware core; negative is an Error
   WeightMemory weight_memory = WeightMemory::automatic;
+  // A .kvlm package's header is checked against its checksum at every load;
+  // verify also hashes every blob (weights, tokenizer and template files) and
+  // throws Error naming the first that differs from its checksum. Off by
+  // default because it reads the whole file (0.1 s for a 1.3 GB package here,
+  // docs/PERF.md). Other formats carry no checksums: ignored for them.
+  bool verify = false;
 };
 
 enum class LogitsMode { last, all };
@@ -63,6 +70,26 @@ struct ModelInfo {
   std::uint64_t weight_bytes = 0;  // bytes of weights as used for math
   std::size_t tensor_count = 0;
 };
+
+// What a model says about itself, read from its headers alone: no weight is
+// read or converted, so it takes milliseconds whatever the model's size.
+struct ModelSummary {
+  std::string format;  // "huggingface" (a directory), "kvlm" (a package) or "gguf"
+  ModelConfig config;
+  GenerationConfig generation;
+  // The weight matrices' dtypes as the files name them, distinct, in order of
+  // first use: "BF16" (safetensors), "q8" (a package), "Q4_0, Q6_K" (a GGUF).
+  std::string stored_dtypes;
+  DType dtype = DType::f16;  // what Model::load with the same options computes in
+  ModelInfo info;            // what Model::info() would say after that load
+  std::uint64_t file_bytes = 0;  // the file, or a directory's *.safetensors
+};
+
+// Reads the config, the generation config and every tensor's name, shape
+// and dtype, checking them as Model::load does (same errors), without
+// reading any weight. options.dtype as for Model::load (a package allows
+// only its own); the other options are not used.
+ModelSummary inspect_model(const std::filesystem::path& path, const LoadOptions& options = {});
 
 class Model {
  public:

@@ -24,8 +24,10 @@ namespace kvlm {
 
 class DecodeBatcher;
 
-enum class StopReason { eos, length, stop, cancelled };
-const char* stop_reason_name(StopReason reason);  // "eos", "length", "stop", "cancelled"
+// length: max_new_tokens were generated; context: the State is full (no room
+// for the next token) before that.
+enum class StopReason { eos, length, stop, cancelled, context };
+const char* stop_reason_name(StopReason reason);  // "eos", "length", "stop", "cancelled", "context"
 
 struct GenerateOptions {
   int max_new_tokens = 256;

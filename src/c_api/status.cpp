@@ -101,6 +101,7 @@ void fill_info(kvlm_generation_info* info, StopReason reason, const Timings& tim
     case StopReason::length: info->stop_reason = KVLM_STOP_LENGTH; break;
     case StopReason::stop: info->stop_reason = KVLM_STOP_STRING; break;
     case StopReason::cancelled: info->stop_reason = KVLM_STOP_CANCELLED; break;
+    case StopReason::context: info->stop_reason = KVLM_STOP_CONTEXT; break;
   }
   info->prompt_tokens = timings.prompt_tokens;
   info->cached_tokens = timings.cached_tokens;

@@ -32,6 +32,7 @@ const char* stop_reason_name(StopReason reason) {
     case StopReason::length: return "length";
     case StopReason::stop: return "stop";
     case StopReason::cancelled: return "cancelled";
+    case StopReason::context: return "context";
   }
   return "length";
 }
@@ -255,8 +256,12 @@ GenerateResult Session::generate_ids(std::span<const std::int32_t> ids, const Ge
       r.stop_reason = StopReason::cancelled;
       break;
     }
-    // A full context ends generation cleanly ("length"), never an overflow.
-    if (step + 1 == options.max_new_tokens || state_.length() == state_.max_ctx()) break;
+    // A full context ends generation cleanly ("context"), never an overflow.
+    if (step + 1 == options.max_new_tokens) break;
+    if (state_.length() == state_.max_ctx()) {
+      r.stop_reason = StopReason::context;
+      break;
+    }
     const auto t_step = Clock::now();
     if (options.batcher) {
       logits = options.batcher->decode(next, state_);

@@ -81,6 +81,10 @@ State State::load(std::istream& in) {
   constexpr int kLimit = 1 << 20;
   for (int v : {shape.num_layers, shape.num_kv_heads, shape.max_ctx, shape.head_dim})
     if (v <= 0 || v > kLimit) throw Error("saved state: invalid shape");
+  // Each dimension in range can still multiply past size_t (a damaged file):
+  // the cache would wrap around to a small buffer. No real cache nears 1 TiB.
+  const double cache_bytes = 2.0 * shape.num_layers * shape.num_kv_heads * double(shape.max_ctx) * shape.head_dim * 4;
+  if (cache_bytes > double(std::uint64_t(1) << 40)) throw Error("saved state: invalid shape (a cache over 1 TiB)");
   if (dtype > 1) throw Error("saved state: invalid cache dtype " + std::to_string(dtype));
   if (length > std::uint32_t(shape.max_ctx))
     throw Error("saved state: length " + std::to_string(length) + " exceeds max_ctx " + std::to_string(shape.max_ctx));

@@ -51,7 +51,10 @@ class Server:
     def __init__(self, *extra):
         self.proc = subprocess.Popen([K, "serve", "-m", model, "--dtype", DTYPE, "--port", "0", "--date", DATE,
                                       "--name", "tiny", *extra], stderr=subprocess.PIPE, text=True)
+        # Notices come first: a slow load, and the first start packing into the package cache.
         line = self.proc.stderr.readline()
+        while line.startswith(("loading ", "packing ", "packed in ")):
+            line = self.proc.stderr.readline()
         if "http://" not in line:
             self.proc.kill()
             sys.exit(f"FAIL: kvlm serve did not start: {line}{self.proc.stderr.read()}")

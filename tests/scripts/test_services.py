@@ -160,7 +160,11 @@ def chrf(hyp, ref, order=6, beta=2.0):
 c.check(abs(chrf("Le chat est sur la table.", "Le chat est sur la table.") - 100) < 1e-9, "chrF of equal strings")
 for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
     lines = [json.loads(l) for l in open(os.path.join(SOURCE_DIR, "packs", pack)) if l.strip()]
-    rep = run_json([K, "eval", "-m", model, "--pack", pack, "--json", "-n", "6", "--date", DATE])
+    # eval exits 1 when a checked case fails (as they do with random weights).
+    proc = run([K, "eval", "-m", model, "--pack", pack, "--json", "-n", "6", "--date", DATE], check=False)
+    rep = json.loads(proc.stdout)
+    c.check(proc.returncode == (0 if rep["summary"]["passed"] == rep["summary"]["checked"] else 1),
+            f"{pack}: exit status {proc.returncode} with {rep['summary']['passed']} of {rep['summary']['checked']} passing")
     c.check(len(rep["cases"]) == len(lines), f"{pack}: {len(rep['cases'])} of {len(lines)} cases")
     for case, got in zip(lines, rep["cases"]):
         for key in ("id", "output", "prompt_tokens", "prefill_tokens", "prefill_ms", "decode_ms_per_token"):
@@ -168,11 +172,13 @@ for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
         c.check(got["prompt_tokens"] > 0 and got["prefill_ms"] >= 0, f"{pack}/{case['id']}: counts")
         # End to end covers prefill and every decode step; the port's M1 Pro time
         # is its fastest warm prefill (168 ms) + 130 ms per decode step.
-        c.check(got["total_ms"] >= got["prefill_ms"] + got["decode_steps"] * got["decode_ms_per_token"] - 1e-6,
+        # (each time is rounded to 0.01 ms in the report)
+        c.check(got["total_ms"] >= got["prefill_ms"] + got["decode_steps"] * got["decode_ms_per_token"]
+                - 0.01 * (2 + got["decode_steps"]),
                 f"{pack}/{case['id']}: total_ms {got['total_ms']} below its parts")
         c.check(abs(got["port_m1_ms"] - (168 + 130 * got["decode_steps"])) < 1e-9, f"{pack}/{case['id']}: port_m1_ms")
         if isinstance(case.get("reference"), str):
-            c.check(abs(got["chrf"] - chrf(got["output"], case["reference"])) < 1e-6,
+            c.check(abs(got["chrf"] - chrf(got["output"], case["reference"])) <= 0.005 + 1e-9,  # rounded to 0.01
                     f"{pack}/{case['id']}: chrF {got['chrf']} vs {chrf(got['output'], case['reference'])}")
         for w in case.get("must_contain", []):
             c.check(got["must_contain"][w] == (w.lower() in got["output"].lower()), f"{pack}/{case['id']}: {w}")
@@ -183,8 +189,10 @@ for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
     ratios = sorted(g["total_ms"] / g["port_m1_ms"] for g in rep["cases"])
     mid = len(ratios) // 2
     want = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
-    c.check(abs(s["median_vs_port_m1"] - want) < 1e-9, f"{pack}: median_vs_port_m1 {s['median_vs_port_m1']} vs {want}")
-text_report = run([K, "eval", "-m", model, "--pack", "smoke", "-n", "4"]).stdout
+    # 3 significant digits in the report, from total_ms rounded to 0.01 ms
+    c.check(abs(s["median_vs_port_m1"] - want) <= 1e-3 * want + 1e-4,
+            f"{pack}: median_vs_port_m1 {s['median_vs_port_m1']} vs {want}")
+text_report = run([K, "eval", "-m", model, "--pack", "smoke", "-n", "4"], check=False).stdout
 c.check("summary:" in text_report, "eval text report has a summary")
 c.check(run([K, "smoke", "-m", model], check=False).returncode == 1, "smoke fails (random weights) with status 1")
 

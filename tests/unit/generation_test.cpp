@@ -182,7 +182,7 @@ TEST(Generation, StopStringFilterHoldsBackPrefixes) {
   EXPECT_EQ(g.finish(), "");
 }
 
-TEST(Generation, FullContextIsACleanLengthStop) {
+TEST(Generation, FullContextIsACleanContextStop) {
   TINY_OR_SKIP(model, tok);
   SessionOptions so;
   so.max_ctx = 16;
@@ -191,10 +191,14 @@ TEST(Generation, FullContextIsACleanLengthStop) {
   go.max_new_tokens = 100;
   go.ignore_eos = true;
   const auto r = s.generate_ids(std::span(kPrompt).first(10), go);
-  EXPECT_EQ(r.stop_reason, StopReason::length);
+  EXPECT_EQ(r.stop_reason, StopReason::context);
   EXPECT_EQ(r.generated_ids.size(), 7u);  // 6 fed back fill the 16 slots, the 7th is sampled from the last
   EXPECT_EQ(s.state().length(), 16);
   EXPECT_THROW(s.generate_ids(std::vector<std::int32_t>(17, 1), go), ContextOverflowError);
+  // max_new_tokens reached as the context fills: that is "length".
+  s.reset();
+  go.max_new_tokens = 7;
+  EXPECT_EQ(s.generate_ids(std::span(kPrompt).first(10), go).stop_reason, StopReason::length);
 }
 
 TEST(Generation, PrefixReuseAndMultiTurnGiveIdenticalGreedyOutput) {

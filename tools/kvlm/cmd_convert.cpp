@@ -4,6 +4,8 @@
 #include "command.h"
 #include "kvlm/convert.h"
 #include "kvlm/error.h"
+#include "numeric_checks.h"
+#include "progress_bar.h"
 #include "timing.h"
 
 namespace kvlm::cli {
@@ -17,33 +19,23 @@ struct ConvertOptions {
   bool quiet = false;
 };
 
-void draw_progress(const char* phase, double fraction) {
-  constexpr int kWidth = 40;
-  const int filled = int(fraction * kWidth + 0.5);
-  std::fprintf(stderr, "\r%-10s [%.*s%*s] %3d%%", phase, filled, "########################################",
-               kWidth - filled, "", int(fraction * 100 + 0.5));
-  std::fflush(stderr);
-}
-
 int convert(const ConvertOptions& o) {
   const auto t0 = Clock::now();
   LoadOptions load;
   load.dtype = parse_dtype(o.dtype);
   load.threads = o.threads;
-  std::size_t last_percent = 101;
+  ProgressBar bar("writing", !o.quiet);  // drawn only on a terminal; a log gets the start and end lines
   const auto model = convert_model(o.input, o.output, load, [&](std::size_t done, std::size_t total) {
     if (total == 0) {  // the load starts
       if (!o.quiet) std::fprintf(stderr, "loading %s as %s...\n", o.input.c_str(), o.dtype.c_str());
       return;
     }
-    const std::size_t percent = total ? done * 100 / total : 100;
-    if (o.quiet || percent == last_percent) return;
-    last_percent = percent;
-    draw_progress("writing", double(done) / double(total ? total : 1));
+    bar.update(done, total);
   });
+  bar.finish();
   const double s = ms_since(t0) / 1e3;
   if (!o.quiet)
-    std::fprintf(stderr, "\nwrote %s (%s, %.1f MB of weights) in %.1f s\n", o.output.c_str(), o.dtype.c_str(),
+    std::fprintf(stderr, "wrote %s (%s, %.1f MB of weights) in %.1f s\n", o.output.c_str(), o.dtype.c_str(),
                  double(model->info().weight_bytes) / 1e6, s);
   return 0;
 }
@@ -56,7 +48,7 @@ const CommandRegistration registration{
       sub.add_option("--dtype", o->dtype, "f32 | f16 | bf16 | q8 | q4")
           ->required()
           ->check(CLI::IsMember({"f32", "f16", "bf16", "q8", "q4"}));
-      sub.add_option("-t,--threads", o->threads, "threads (default: one per core)")->check(CLI::NonNegativeNumber);
+      add_threads_option(sub, o->threads);
       sub.add_flag("-q,--quiet", o->quiet, "no progress output");
       return [o] { return convert(*o); };
     }};

@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "kvlm/error.h"
+#include "kvlm/providers.h"
 #include "kvlm/tokenizer.h"
 
 namespace kvlm::cli {
@@ -35,12 +36,12 @@ std::int32_t parse_id(const std::string& s) {
 const CommandRegistration registration{
     "detokenize", "Token ids to text; --jsonl reads one id array a line", [](CLI::App& sub) {
       auto o = std::make_shared<DetokenizeOptions>();
-      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
+      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package, a .gguf or kv:NAME (no weights are loaded)")->required();
       sub.add_flag("--skip-special", o->skip_special, "leave special tokens out of the text");
       auto* jsonl = sub.add_flag("--jsonl", o->jsonl, "read one JSON id array a line from stdin, write one JSON string a line");
       sub.add_option("ids", o->ids, "token ids (separate arguments or comma-separated)")->excludes(jsonl);
       return [o] {
-        const auto tokenizer = Tokenizer::load(o->model);
+        const auto tokenizer = Tokenizer::load(resolve_model(o->model));
         if (!o->jsonl) {
           std::vector<std::int32_t> ids;
           for (const std::string& arg : o->ids) {

@@ -1,6 +1,7 @@
 // kvlm eval: runs every case of an evaluation pack (jsonl) and reports output,
 // token counts, timings, must_contain / must_not_contain verdicts and chrF
-// against the reference. kvlm smoke: the capital-of-France case.
+// against the reference. kvlm smoke: the capital-of-France case. Both exit 1
+// when any case with must_contain / must_not_contain checks fails.
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -10,7 +11,10 @@
 #include "command.h"
 #include "generation_options.h"
 #include "kvlm/providers.h"
+#include "json_numbers.h"
+#include "loading_notice.h"
 #include "model_options.h"
+#include "numeric_checks.h"
 #include "timing.h"
 
 namespace kvlm::cli {
@@ -155,7 +159,10 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
   po.max_ctx = o.ctx;
   po.max_new_tokens = o.max_new;
   if (!o.date.empty()) po.date = o.date;
-  provider.configure(o.model.model, po);
+  {
+    LoadingNotice notice(o.model.model, !o.json);
+    provider.configure(o.model.model, po);
+  }
 
   nlohmann::json report;
   report["model"] = o.model.model;
@@ -185,11 +192,11 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
     j["stop_reason"] = stop_reason_name(r.stop_reason);
     j["prompt_tokens"] = r.timings.prompt_tokens;
     j["prefill_tokens"] = r.timings.prefill_tokens;
-    j["prefill_ms"] = r.timings.prefill_ms;
-    j["decode_ms_per_token"] = r.timings.decode_ms_per_token();
+    j["prefill_ms"] = json_ms(r.timings.prefill_ms);
+    j["decode_ms_per_token"] = json_ms(r.timings.decode_ms_per_token());
     j["decode_steps"] = r.timings.decode_steps;
-    j["total_ms"] = total_ms;
-    j["port_m1_ms"] = port_ms;
+    j["total_ms"] = json_ms(total_ms);
+    j["port_m1_ms"] = json_ms(port_ms);
     const std::string out_lower = lower(r.text);
     bool ok = true;
     const auto contain = strings(c, "must_contain"), not_contain = strings(c, "must_not_contain");
@@ -206,7 +213,7 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
     if (c.contains("reference") && c["reference"].is_string()) {
       const double score = chrf(r.text, c["reference"].get<std::string>());
       j["reference"] = c["reference"];
-      j["chrf"] = score;
+      j["chrf"] = json_round(score, 2);
       chrf_sum += score;
       ++with_ref;
     }
@@ -235,11 +242,11 @@ nlohmann::json evaluate(const EvalOptions& o, bool print_lines) {
   report["summary"] = {{"cases", cases.size()},
                        {"checked", with_checks},
                        {"passed", passed},
-                       {"mean_chrf", with_ref ? nlohmann::json(chrf_sum / with_ref) : nlohmann::json()},
-                       {"mean_prefill_ms", prefill_ms_sum / double(cases.size())},
-                       {"mean_decode_ms_per_token", decode_cases ? decode_sum / decode_cases : 0.0},
-                       {"median_total_ms", median(totals)},
-                       {"median_vs_port_m1", median(vs_port)}};
+                       {"mean_chrf", with_ref ? nlohmann::json(json_round(chrf_sum / with_ref, 2)) : nlohmann::json()},
+                       {"mean_prefill_ms", json_ms(prefill_ms_sum / double(cases.size()))},
+                       {"mean_decode_ms_per_token", json_ms(decode_cases ? decode_sum / decode_cases : 0.0)},
+                       {"median_total_ms", json_ms(median(totals))},
+                       {"median_vs_port_m1", json_ratio(median(vs_port))}};
   return report;
 }
 
@@ -255,16 +262,26 @@ void print_summary(const nlohmann::json& s) {
               kPortDecodeMsPerStep);
 }
 
+// eval and smoke alike: 1 when a checked case fails (an unchecked case, with
+// only a reference, cannot fail).
+int exit_status(const nlohmann::json& report) {
+  const auto& s = report["summary"];
+  return s["passed"] == s["checked"] ? 0 : 1;
+}
+
 void add_eval_options(CLI::App& sub, EvalOptions& o) {
   o.model.add_to(sub, /*required=*/false);
   sub.add_flag("--json", o.json, "print one JSON report object");
   sub.add_option("-n,--max-new", o.max_new, "maximum new tokens per case (a case's max_new_tokens wins)")
-      ->check(CLI::PositiveNumber);
-  sub.add_option("--ctx", o.ctx, "context size (default 512)")->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
+  sub.add_option("--ctx", o.ctx, "context size in tokens, at most the model's max positions")
+      ->check(integer_at_least(1))
+      ->default_str("512");
   sub.add_option("--date", o.date, "YYYY-MM-DD: the template's today");
 }
 
-const CommandRegistration eval_registration{"eval", "Run an evaluation pack (jsonl) and report", [](CLI::App& sub) {
+const CommandRegistration eval_registration{
+    "eval", "Run an evaluation pack (jsonl) and report; exit status 1 when a checked case fails", [](CLI::App& sub) {
   auto o = std::make_shared<EvalOptions>();
   add_eval_options(sub, *o);
   sub.add_option("--pack", o->pack, "pack file, or a name under packs/ (translation-fr, postprocess, smoke)")->required();
@@ -274,7 +291,7 @@ const CommandRegistration eval_registration{"eval", "Run an evaluation pack (jso
       write_stdout(report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     else
       print_summary(report["summary"]);
-    return 0;
+    return exit_status(report);
   };
 }};
 
@@ -285,10 +302,9 @@ const CommandRegistration smoke_registration{"smoke", "The capital-of-France smo
   return [o] {
     const nlohmann::json report = evaluate(*o, !o->json);
     if (o->json) write_stdout(report.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    const auto& s = report["summary"];
-    const bool ok = s["passed"] == s["checked"];
-    if (!o->json) std::printf("smoke: %s\n", ok ? "PASS" : "FAIL");
-    return ok ? 0 : 1;
+    const int status = exit_status(report);
+    if (!o->json) std::printf("smoke: %s\n", status == 0 ? "PASS" : "FAIL");
+    return status;
   };
 }};
 

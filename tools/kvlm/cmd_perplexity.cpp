@@ -41,6 +41,7 @@
 #include "kvlm/tokenizer.h"
 #include "model_options.h"
 #include "timing.h"
+#include "numeric_checks.h"
 
 namespace kvlm::cli {
 namespace {
@@ -325,8 +326,8 @@ const CommandRegistration registration{
       auto o = std::make_shared<PerplexityOptions>();
       o->model.add_to(sub);
       sub.add_option("-f,--file", o->text_file, "text file (tokenized whole, with the BOS)")->required();
-      sub.add_option("--ctx", o->ctx, "chunk size in tokens (default 512); the second half of each chunk is scored")
-          ->check(CLI::PositiveNumber);
+      sub.add_option("--ctx", o->ctx, "chunk size in tokens; the second half of each chunk is scored")
+          ->check(integer_at_least(4));
       sub.add_option("--kl-base", o->kl_base,
                      "FILE: write the scored log-probs there when it does not exist (the base run), else report "
                      "the KL divergence from them");

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
@@ -9,9 +11,13 @@
 #include "command.h"
 #include "generation_options.h"
 #include "kvlm/error.h"
+#include "kvlm/model_files.h"
 #include "kvlm/providers.h"
 #include "kvlm/session.h"
+#include "json_numbers.h"
+#include "loading_notice.h"
 #include "model_options.h"
+#include "numeric_checks.h"
 #include "timing.h"
 
 namespace kvlm::cli {
@@ -56,7 +62,9 @@ struct RunOptions {
   SamplingFlags sampling;
   std::string ids;
   std::string prompt;
+  std::string prompt_file;
   bool chat = false;
+  bool verbose = false;
   std::string system;
   std::string date;
   int max_new = 128;
@@ -68,19 +76,48 @@ struct RunOptions {
   std::string logits_out;
 };
 
-int run(const RunOptions& o) {
-  if (o.ids.empty() && o.prompt.empty()) throw Error("no prompt: give -p TEXT or --ids 1,2,3");
-  if (!o.ids.empty() && !o.prompt.empty()) throw Error("give either -p or --ids, not both");
+// The prompt of -p TEXT, -p - (stdin) or -f FILE; one trailing newline (the
+// one `echo` and editors add) is dropped from stdin and files.
+std::string read_prompt(const RunOptions& o) {
+  if (o.prompt_file.empty() && o.prompt != "-") return o.prompt;
+  std::string text;
+  if (o.prompt == "-") {
+    if (stdin_is_terminal()) std::fprintf(stderr, "reading the prompt from stdin (end with Ctrl-D)\n");
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(o.prompt_file, std::ios::binary);
+    if (!in) throw Error("cannot read prompt file " + o.prompt_file);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) throw Error("cannot read prompt file " + o.prompt_file);
+  }
+  if (text.ends_with("\r\n"))
+    text.resize(text.size() - 2);
+  else if (text.ends_with('\n'))
+    text.pop_back();
+  if (text.empty()) throw Error(o.prompt == "-" ? "the prompt on stdin is empty" : "prompt file " + o.prompt_file + " is empty");
+  return text;
+}
+
+int run(RunOptions o) {
+  if (!o.prompt_file.empty() && !o.prompt.empty()) throw Error("give either -p or -f, not both");
+  o.prompt = read_prompt(o);
+  if (o.ids.empty() && o.prompt.empty()) throw Error("no prompt: give -p TEXT, -p - (stdin), -f FILE or --ids 1,2,3");
+  if (!o.ids.empty() && !o.prompt.empty()) throw Error("give either a prompt or --ids, not both");
   if (o.chat && o.prompt.empty()) throw Error("--chat needs -p TEXT");
   if (!o.system.empty() && !o.chat) throw Error("--system needs --chat");
   if (!o.date.empty() && !o.chat) throw Error("--date needs --chat (only the chat template reads it)");
   if (o.top_logits > 0 && !o.json) throw Error("--top-logits needs --json");
-  const auto path = resolve_model(o.model.model);
+  // Before the model loads (and is packed into the cache): a text prompt needs a tokenizer.
+  if (o.ids.empty() && !ModelFiles::open(resolve_model(o.model.model)).has("tokenizer.json"))
+    throw Error(o.model.model + " has no tokenizer.json (use --ids)");
+  const auto path = o.model.resolve();
   const auto t_load = Clock::now();
   SessionOptions so;
   so.max_ctx = o.ctx;
   if (!o.date.empty()) so.date = o.date;
+  LoadingNotice notice(o.model.model, !o.json);
   Session session = Session::open(path, o.model.load_options(), so);
+  notice.finish();
   const double load_ms = ms_since(t_load);
   const Model& model = session.model();
 
@@ -113,6 +150,9 @@ int run(const RunOptions& o) {
   go.sampling = o.sampling.resolve(model.generation_config(), !o.ids.empty());
   go.stop = o.sampling.stop;
   go.ignore_eos = o.ignore_eos;
+  if (o.verbose)
+    std::fprintf(stderr, "seed %llu%s\n", static_cast<unsigned long long>(go.sampling.seed),
+                 go.sampling.greedy ? " (unused: greedy decoding)" : o.sampling.seed_given() ? "" : " (random)");
   nlohmann::json tops = nlohmann::json::array();
   if (o.top_logits > 0)
     go.logits_hook = [&](std::span<float> logits) { tops.push_back(top_k(logits.data(), V, std::size_t(o.top_logits))); };
@@ -147,11 +187,12 @@ int run(const RunOptions& o) {
   j["generated_ids"] = r.generated_ids;
   j["text"] = r.text;
   j["stop_reason"] = stop_reason_name(r.stop_reason);
-  j["timings"] = {{"load_ms", load_ms},
-                  {"prefill_ms", t.prefill_ms},
+  j["seed"] = go.sampling.seed;
+  j["timings"] = {{"load_ms", json_ms(load_ms)},
+                  {"prefill_ms", json_ms(t.prefill_ms)},
                   {"prefill_tokens", t.prefill_tokens},
-                  {"first_token_ms", t.first_token_ms},
-                  {"decode_ms_per_token", t.decode_ms_per_token()}};
+                  {"first_token_ms", json_ms(t.first_token_ms)},
+                  {"decode_ms_per_token", json_ms(t.decode_ms_per_token())}};
   if (o.top_logits > 0) j["top_logits"] = tops;
   std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   return 0;
@@ -160,19 +201,27 @@ int run(const RunOptions& o) {
 const CommandRegistration registration{"run", "Generate from a prompt (text, chat or token ids)", [](CLI::App& sub) {
   auto o = std::make_shared<RunOptions>();
   o->model.add_to(sub);
-  sub.add_option("-p,--prompt", o->prompt, "prompt text (through the tokenizer, with the BOS)");
+  o->model.add_cache_flag(sub);
+  sub.add_option("-p,--prompt", o->prompt, "prompt text (through the tokenizer, with the BOS); '-': read it from stdin");
+  sub.add_option("-f,--file", o->prompt_file, "read the prompt from FILE (one trailing newline dropped)");
   sub.add_option("--ids", o->ids, "prompt as comma-separated token ids (bypasses the tokenizer; greedy by default)");
   sub.add_flag("--chat", o->chat, "wrap -p as a user message in the model's chat template");
   sub.add_option("--system", o->system, "with --chat: a system message");
   sub.add_option("--date", o->date, "YYYY-MM-DD: the template's today");
   o->sampling.add_to(sub);
-  sub.add_option("-n,--max-new", o->max_new, "maximum new tokens")->check(CLI::NonNegativeNumber);
-  sub.add_option("--ctx", o->ctx, "context size (default 512)")->check(CLI::PositiveNumber);
+  sub.add_option("-n,--max-new", o->max_new,
+                 "maximum new tokens (0: prefill only; chat's default is 512 for whole replies, translate's 256 "
+                 "for a line's translation)")
+      ->check(integer_at_least(0));
+  sub.add_option("--ctx", o->ctx, "context size in tokens, at most the model's max positions")
+      ->check(integer_at_least(1))
+      ->default_str("512");
   sub.add_option("--prefix", o->prefix, "prefill the first N prompt ids once and generate from a clone of that state")
-      ->check(CLI::NonNegativeNumber);
-  sub.add_flag("--json", o->json, "print one JSON object");
+      ->check(integer_at_least(0));
+  sub.add_flag("--json", o->json, "print one JSON object (with the seed used)");
+  sub.add_flag("-v,--verbose", o->verbose, "print the seed used on stderr");
   sub.add_option("--top-logits", o->top_logits, "with --json: the K best [id, logit] pairs of every step")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   sub.add_flag("--ignore-eos", o->ignore_eos, "never choose an end-of-generation token (their logits are masked, as llama.cpp does)");
   sub.add_option("--logits-out", o->logits_out, "write the prefill's f32 logits [prompt][vocab] to FILE");
   return [o] { return run(*o); };

@@ -11,6 +11,7 @@
 #include "kvlm/session.h"
 #include "model_options.h"
 #include "server.h"
+#include "numeric_checks.h"
 
 namespace kvlm::cli {
 namespace {
@@ -30,8 +31,8 @@ int serve(ServeFlags& o) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
 
-  const auto path = resolve_model(o.model.model);
-  if (o.serve.model_name.empty()) o.serve.model_name = path.filename().string();
+  if (o.serve.model_name.empty()) o.serve.model_name = resolve_model(o.model.model).filename().string();
+  const auto path = o.model.resolve();
   const Session session = Session::open(path, o.model.load_options(), SessionOptions{o.serve.max_ctx, {}});
   if (!session.tokenizer() || !session.chat_template())
     throw Error("kvlm serve needs a model with a tokenizer and a chat template");
@@ -67,18 +68,21 @@ const CommandRegistration registration{
     [](CLI::App& sub) {
       auto o = std::make_shared<ServeFlags>();
       o->model.add_to(sub, /*required=*/false);
+      o->model.add_cache_flag(sub);
       sub.add_option("--host", o->serve.host, "address to listen on (default 127.0.0.1: this machine only)");
-      sub.add_option("--port", o->serve.port, "port (default 8080; 0 picks a free one)")->check(CLI::Range(0, 65535));
-      sub.add_option("--parallel", o->serve.parallel, "requests decoded together as one batch (default 4)")
-          ->check(CLI::Range(1, 64));
-      sub.add_option("--queue", o->serve.queue, "requests that may wait for a slot before the server answers 429 (default 16)")
-          ->check(CLI::Range(0, 4096));
+      sub.add_option("--port", o->serve.port, "port (0 picks a free one)")->check(integer_between(0, 65535));
+      sub.add_option("--parallel", o->serve.parallel, "requests decoded together as one batch")
+          ->check(integer_between(1, 64));
+      sub.add_option("--queue", o->serve.queue, "requests that may wait for a slot before the server answers 429")
+          ->check(integer_between(0, 4096));
       sub.add_option("--api-key", o->serve.api_key, "require 'Authorization: Bearer KEY' on /v1/ routes");
       sub.add_option("--name", o->serve.model_name, "model name in /v1/models and responses (default: the file name)");
       sub.add_option("--date", o->serve.date, "YYYY-MM-DD: the chat template's today (default: the real date)");
-      sub.add_option("--ctx", o->serve.max_ctx, "context size of each slot (default 512)")->check(CLI::PositiveNumber);
-      sub.add_option("--max-body", o->serve.max_body_bytes, "largest request body in bytes (default 1048576)")
-          ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 30));
+      sub.add_option("--ctx", o->serve.max_ctx, "context size of each slot in tokens")
+          ->check(integer_at_least(1))
+          ->default_str("512");
+      sub.add_option("--max-body", o->serve.max_body_bytes, "largest request body in bytes")
+          ->check(integer_between(1024, 1LL << 30));
       return [o] { return serve(*o); };
     }};
 

@@ -16,6 +16,7 @@
 #include "command.h"
 #include "kvlm/chat_template.h"
 #include "kvlm/error.h"
+#include "kvlm/providers.h"
 
 namespace kvlm::cli {
 namespace {
@@ -95,7 +96,7 @@ int run_jsonl(const ChatTemplate& tmpl, const RenderOptions& base) {
 const CommandRegistration registration{
     "template", "Render a chat prompt with the model's chat template (as transformers does)", [](CLI::App& sub) {
       auto o = std::make_shared<TemplateOptions>();
-      sub.add_option("-m,--model", o->model, "model: a directory (tokenizer_config.json and/or chat_template.jinja), a .kvlm package or a .gguf")
+      sub.add_option("-m,--model", o->model, "model: a directory (tokenizer_config.json and/or chat_template.jinja), a .kvlm package, a .gguf or kv:NAME (no weights are loaded)")
           ->required();
       auto* messages = sub.add_option("--messages", o->messages_file,
                                       "JSON file: a list of messages or {\"messages\": [...], \"tools\": [...], ...}");
@@ -108,7 +109,7 @@ const CommandRegistration registration{
       sub.add_option("--date", o->date, "YYYY-MM-DD: the day strftime_now() sees (default: today)");
       return [o] {
         if (o->messages_file.empty() && !o->jsonl) throw Error("template: give --messages FILE.json or --jsonl");
-        const ChatTemplate tmpl = ChatTemplate::load(o->model);
+        const ChatTemplate tmpl = ChatTemplate::load(resolve_model(o->model));
         RenderOptions base;
         if (!o->date.empty()) {
           base.date = o->date;

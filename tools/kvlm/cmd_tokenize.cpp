@@ -8,6 +8,7 @@
 
 #include "command.h"
 #include "kvlm/error.h"
+#include "kvlm/providers.h"
 #include "kvlm/tokenizer.h"
 
 namespace kvlm::cli {
@@ -35,13 +36,13 @@ void print_ids(const std::vector<std::int32_t>& ids, std::string& line) {
 const CommandRegistration registration{
     "tokenize", "Text to token ids (JSON array); --jsonl reads one JSON string a line", [](CLI::App& sub) {
       auto o = std::make_shared<TokenizeOptions>();
-      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package or a .gguf")->required();
+      sub.add_option("-m,--model", o->model, "model: a directory (or one holding only tokenizer files), a .kvlm package, a .gguf or kv:NAME (no weights are loaded)")->required();
       sub.add_flag("--no-bos", o->no_bos, "do not add the post-processor's special tokens (BOS)");
       sub.add_flag("--special", o->special, "parse special tokens written in the text (\"<|eot_id|>\")");
       auto* jsonl = sub.add_flag("--jsonl", o->jsonl, "read one JSON string a line from stdin, write one id array a line");
       sub.add_option("text", o->text, "text to tokenize")->excludes(jsonl);
       return [o] {
-        const auto tokenizer = Tokenizer::load(o->model);
+        const auto tokenizer = Tokenizer::load(resolve_model(o->model));
         EncodeOptions options;
         options.add_special = !o->no_bos;
         options.parse_special = o->special;

@@ -1,5 +1,7 @@
 // kvlm translate / kvlm copyedit: the two services, one request per argument or
-// per stdin line ('-'), one output line each.
+// per stdin line ('-'), one output line each. In a batch a line that fails is
+// reported by its line number and the batch carries on (exit status 1 at the
+// end); blank lines are skipped.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -7,7 +9,10 @@
 #include "generation_options.h"
 #include "kvlm/model_files.h"
 #include "kvlm/providers.h"
+#include "json_numbers.h"
+#include "loading_notice.h"
 #include "model_options.h"
+#include "numeric_checks.h"
 
 namespace kvlm::cli {
 namespace {
@@ -36,31 +41,58 @@ struct ServiceOptions {
 
 void add_common(CLI::App& sub, ServiceOptions& o) {
   o.model.add_to(sub, /*required=*/false);
-  sub.add_option("text", o.text, "text to process, or '-' for one request per stdin line")->required();
+  o.model.add_cache_flag(sub);
+  sub.add_option("text", o.text,
+                 "text to process, or '-' for one request per stdin line: one output line per non-blank input "
+                 "line, in order (blank lines are skipped, with no output line); a line that fails prints "
+                 "'kvlm: error: line N: ...' on stderr and an empty line (with --json an {\"line\", \"error\"} "
+                 "object), the batch goes on, and the exit status is 1")
+      ->required();
   sub.add_flag("--print-prompt", o.print_prompt, "print the rendered prompt instead of running the model");
-  sub.add_flag("--json", o.json, "one JSON object per request: text, prompt/prefill tokens, timings");
+  sub.add_flag("--json", o.json, "one JSON object per request: line, text, prompt/prefill tokens, timings");
   sub.add_flag("--no-prefix-reuse", o.no_prefix_reuse, "prefill the system prompt on every request");
-  sub.add_option("-n,--max-new", o.max_new, "maximum new tokens per request")->check(CLI::PositiveNumber);
-  sub.add_option("--ctx", o.ctx, "context size (default 512)")->check(CLI::PositiveNumber);
+  sub.add_option("-n,--max-new", o.max_new,
+                 "maximum new tokens per request (a line's translation or edit; run's default is 128, chat's 512)")
+      ->check(integer_at_least(1));
+  sub.add_option("--ctx", o.ctx, "context size in tokens, at most the model's max positions")
+      ->check(integer_at_least(1))
+      ->default_str("512");
   sub.add_option("--date", o.date, "YYYY-MM-DD: the template's today");
 }
 
-// Runs `one` on the argument or on each stdin line; outputs stay one line each.
+// Runs `one` (text, line number) -> output on the argument or on each
+// non-blank stdin line and writes its output. A request that throws is
+// reported (line number; an empty output line, or a JSON error object with
+// --json) and the batch goes on; returns the exit status: 1 when any failed.
 template <typename F>
 int for_each_request(const ServiceOptions& o, F&& one) {
   if (o.text != "-") {
-    one(o.text);
+    write_stdout(one(o.text, 0));
     return 0;
   }
   std::string line;
-  int n = 0;
+  int line_number = 0, requests = 0, failed = 0;
   while (std::getline(std::cin, line)) {
+    ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    one(line);
-    ++n;
+    if (line.find_first_not_of(" \t\f\v") == std::string::npos) continue;
+    ++requests;
+    std::string out;
+    try {
+      out = one(line, line_number);
+    } catch (const Error& e) {
+      ++failed;
+      std::fprintf(stderr, "%.*sline %d: %s\n", int(kErrorPrefix.size()), kErrorPrefix.data(), line_number, e.what());
+      out = o.json ? nlohmann::json({{"line", line_number}, {"error", e.what()}})
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                         "\n"
+                   : "\n";
+    }
+    write_stdout(out);  // outside the try: a closed stdout ends the batch
   }
-  if (n == 0) throw Error("no input on stdin (one request per line)");
-  return 0;
+  if (requests == 0) throw Error("no input on stdin (one request per line)");
+  if (failed) std::fprintf(stderr, "%.*s%d of %d lines failed\n", int(kErrorPrefix.size()), kErrorPrefix.data(), failed, requests);
+  return failed ? 1 : 0;
 }
 
 std::string one_line(std::string s) {
@@ -69,22 +101,21 @@ std::string one_line(std::string s) {
   return s;
 }
 
-void print_result(const ServiceOptions& o, const ProviderResult& r) {
-  if (!o.json) {
-    write_stdout(one_line(r.text) + "\n");
-    return;
-  }
+// line: the stdin line number in a batch (0: the argument, not shown).
+std::string format_result(const ServiceOptions& o, const ProviderResult& r, int line) {
+  if (!o.json) return one_line(r.text) + "\n";
   const Timings& t = r.timings;
   nlohmann::json j = {{"text", r.text},
                       {"stop_reason", stop_reason_name(r.stop_reason)},
                       {"prompt_tokens", t.prompt_tokens},
                       {"cached_tokens", t.cached_tokens},
                       {"prefill_tokens", t.prefill_tokens},
-                      {"prefill_ms", t.prefill_ms},
-                      {"first_token_ms", t.first_token_ms},
+                      {"prefill_ms", json_ms(t.prefill_ms)},
+                      {"first_token_ms", json_ms(t.first_token_ms)},
                       {"decode_steps", t.decode_steps},
-                      {"decode_ms_per_token", t.decode_ms_per_token()}};
-  write_stdout(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+                      {"decode_ms_per_token", json_ms(t.decode_ms_per_token())}};
+  if (line > 0) j["line"] = line;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // --print-prompt needs only the template: render without loading weights.
@@ -104,13 +135,16 @@ const CommandRegistration translate_registration{
       sub.add_option("--to", o->to, "target language, e.g. French")->required();
       return [o] {
         if (o->print_prompt)
-          return for_each_request(*o, [&](const std::string& text) {
-            write_stdout(render_only(*o, TranslationProvider::system_prompt(o->from, o->to), text));
+          return for_each_request(*o, [&](const std::string& text, int) {
+            return render_only(*o, TranslationProvider::system_prompt(o->from, o->to), text);
           });
         TranslationProvider provider;
-        provider.configure(o->model.model, o->provider_options());
-        return for_each_request(*o, [&](const std::string& text) {
-          print_result(*o, provider.translate_ex(text, o->from, o->to, nullptr));
+        {
+          LoadingNotice notice(o->model.model, !o->json);
+          provider.configure(o->model.resolve().string(), o->provider_options());
+        }
+        return for_each_request(*o, [&](const std::string& text, int line) {
+          return format_result(*o, provider.translate_ex(text, o->from, o->to, nullptr), line);
         });
       };
     }};
@@ -121,12 +155,17 @@ const CommandRegistration copyedit_registration{
       add_common(sub, *o);
       return [o] {
         if (o->print_prompt)
-          return for_each_request(*o, [&](const std::string& text) {
-            write_stdout(render_only(*o, CopyEditProvider::system_prompt(), text));
+          return for_each_request(*o, [&](const std::string& text, int) {
+            return render_only(*o, CopyEditProvider::system_prompt(), text);
           });
         CopyEditProvider provider;
-        provider.configure(o->model.model, o->provider_options());
-        return for_each_request(*o, [&](const std::string& text) { print_result(*o, provider.copyedit_ex(text, nullptr)); });
+        {
+          LoadingNotice notice(o->model.model, !o->json);
+          provider.configure(o->model.resolve().string(), o->provider_options());
+        }
+        return for_each_request(*o, [&](const std::string& text, int line) {
+          return format_result(*o, provider.copyedit_ex(text, nullptr), line);
+        });
       };
     }};
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "command.h"
 #include "kvlm/error.h"
 #include "kvlm/session.h"
+#include "numeric_checks.h"
 
 namespace kvlm::cli {
 
@@ -21,20 +23,27 @@ struct SamplingFlags {
   std::uint64_t seed = 0;
   bool greedy = false;
   std::vector<std::string> stop;
+  CLI::Option* seed_option_ = nullptr;
 
   void add_to(CLI::App& sub) {
     sub.add_option("--temp", temp, "temperature (0: greedy; default from generation_config.json)")
-        ->check(CLI::Range(0.0, 100.0));
-    sub.add_option("--top-k", top_k, "keep the K most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
+        ->check(number_between(0.0, 100.0));
+    sub.add_option("--top-k", top_k, "keep the K most likely tokens (0: off)")->check(integer_at_least(0));
     sub.add_option("--top-p", top_p, "nucleus sampling: keep the smallest set with probability >= P")
-        ->check(CLI::Range(0.0, 1.0));
-    sub.add_option("--min-p", min_p, "drop tokens below P times the best one's probability")->check(CLI::Range(0.0, 1.0));
+        ->check(number_between(0.0, 1.0));
+    sub.add_option("--min-p", min_p, "drop tokens below P times the best one's probability")->check(number_between(0.0, 1.0));
     sub.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1: off; HF semantics)")
-        ->check(CLI::PositiveNumber);
-    sub.add_option("--seed", seed, "random seed (the same seed gives the same text)");
+        ->check(positive_number());
+    // A fresh seed each run unless given: the same prompt need not give the same text.
+    seed = std::random_device{}();
+    seed_option_ = sub.add_option("--seed", seed, "random seed (the same seed gives the same text)")
+                       ->check(integer_at_least(0))
+                       ->default_str("random");
     sub.add_flag("--greedy", greedy, "argmax decoding (same as --temp 0)");
     sub.add_option("--stop", stop, "stop string (repeatable); it and what follows are not output");
   }
+
+  bool seed_given() const { return seed_option_ && seed_option_->count() > 0; }
 
   bool any_sampling_flag() const { return temp || top_p || min_p || top_k || repeat_penalty; }
 

@@ -199,6 +199,7 @@ SamplingOptions sampling_for(const GenerationRequest& r, std::uint64_t random_se
   return s;
 }
 
+// OpenAI has no reason for a full context: it is "length" there, as max_tokens is.
 const char* finish_reason(StopReason reason) {
   return reason == StopReason::eos || reason == StopReason::stop ? "stop" : "length";
 }
