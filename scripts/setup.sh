@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake pkg-config
   nlohmann-json3-dev libpcre2-dev libicu-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libxxhash-dev
   libcpp-httplib-dev curl nginx
-  python3 python3-venv python3-numpy python3-torch python3-jinja2
+  libcurl4-openssl-dev libssl-dev
+  libedit-dev tmux
+  python3 python3-venv python3-numpy python3-torch python3-jinja2 python3-xxhash
 )
 # Node.js and npm only when the machine has none: a preinstalled Node (not
 # from Debian) conflicts with Debian's npm package.
