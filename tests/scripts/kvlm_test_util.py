@@ -11,6 +11,15 @@ LLAMA3_TOKENIZER = os.path.join(SOURCE_DIR, "tests/reference/node_modules/@lenml
 LLAMA32_FILES = os.path.join(SOURCE_DIR, "data/llama-3.2-1b-instruct")
 
 
+def rerun_in_test_venv():
+    """Runs this script again under the test virtual environment's python
+    (scripts/python_env.sh): CTest runs /usr/bin/python3, and PyPI packages
+    (gguf, openai) live in the venv, which also sees the system packages."""
+    pyenv = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "python_env.sh")], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    os.execv(pyenv, [pyenv, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
+
+
 def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--kvlm", required=True, help="path to the kvlm binary")

@@ -24,16 +24,13 @@ import os
 import re
 import resource
 import subprocess
-import sys
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json, tiny_chat_model
+from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, run_json, tiny_chat_model, rerun_in_test_venv
 
 try:
     import gguf  # noqa: F401
 except ImportError:  # CTest runs /usr/bin/python3; gguf lives in the test venv.
-    pyenv = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "python_env.sh")], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    os.execv(pyenv, [pyenv, os.path.abspath(__file__), *sys.argv[1:]])
+    rerun_in_test_venv()
 
 import numpy as np  # noqa: E402
 
@@ -122,7 +119,8 @@ for cmd, want in [
         (["translate", "-m", model, "--to", "French", "-n", "0", "x"], "--max-new must be at least 1, got '0'"),
         (["run", "-m", model, "-p", "hi", "--ctx", "0"], "--ctx must be at least 1, got '0'"),
         (["run", "-m", model, "-p", "hi", "--temp", "abc"], "--temp must be a number, got 'abc'"),
-        (["run", "-m", model, "-p", "hi", "--top-p", "2"], "--top-p must be between 0 and 1, got '2'"),
+        (["run", "-m", model, "-p", "hi", "--top-p", "2"], "--top-p must be greater than 0 and at most 1, got '2'"),
+        (["run", "-m", model, "-p", "hi", "--top-p", "0"], "--top-p must be greater than 0 and at most 1, got '0'"),
         (["run", "-m", model, "-p", "hi", "-n", "1.5"], "--max-new must be a whole number, got '1.5'"),
         (["run", "-m", model, "-p", "hi", "-t", "-2"], "--threads must be at least 0, got '-2'"),
         (["serve", "-m", model, "--port", "70000"], "--port must be between 0 and 65535, got '70000'")]:

@@ -42,20 +42,16 @@ means), not the converter's 8192 default.
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run
+from kvlm_test_util import Checker, parse_args, run, rerun_in_test_venv
 
 try:
     import gguf
     from gguf.quants import dequantize, quantize
 except ImportError:  # CTest runs /usr/bin/python3; gguf lives in the test venv.
-    pyenv = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "python_env.sh")], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    os.execv(pyenv, [pyenv, os.path.abspath(__file__), *sys.argv[1:]])
+    rerun_in_test_venv()
 
 import safetensors_util  # noqa: E402
 from gguf_writer import permute, write_gguf  # noqa: E402

@@ -63,14 +63,12 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from kvlm_test_util import SOURCE_DIR
+from kvlm_test_util import SOURCE_DIR, rerun_in_test_venv
 
 try:
     import gguf
 except ImportError:  # CTest runs /usr/bin/python3; gguf lives in the test venv (with the system packages).
-    pyenv = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "python_env.sh")], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    os.execv(pyenv, [pyenv, os.path.abspath(__file__), *sys.argv[1:]])
+    rerun_in_test_venv()
 
 import test_chat_template_parity as chat  # noqa: E402  (its conversation generators and Jinja2 reference)
 from tokenizer_parity import Parity, make_corpus, parse_args  # noqa: E402

@@ -26,14 +26,12 @@ import time
 import urllib.error
 import urllib.request
 
-from kvlm_test_util import SOURCE_DIR, Checker, parse_args, run, tiny_chat_model
+from kvlm_test_util import Checker, parse_args, run, tiny_chat_model, rerun_in_test_venv
 
 try:
     import openai
 except ImportError:  # CTest runs /usr/bin/python3; openai lives in the test venv.
-    pyenv = subprocess.run([os.path.join(SOURCE_DIR, "scripts", "python_env.sh")], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    os.execv(pyenv, [pyenv, os.path.abspath(__file__), *sys.argv[1:]])
+    rerun_in_test_venv()
 
 args = parse_args()
 c = Checker()

@@ -189,8 +189,9 @@ for pack in ("translation-fr.jsonl", "postprocess.jsonl", "smoke.jsonl"):
     ratios = sorted(g["total_ms"] / g["port_m1_ms"] for g in rep["cases"])
     mid = len(ratios) // 2
     want = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
-    # 3 significant digits in the report, from total_ms rounded to 0.01 ms
-    c.check(abs(s["median_vs_port_m1"] - want) <= 1e-3 * want + 1e-4,
+    # 3 significant digits in the report (half a unit of the third digit is
+    # up to 0.5% of the value), from total_ms rounded to 0.01 ms
+    c.check(abs(s["median_vs_port_m1"] - want) <= 5e-3 * want + 1e-4,
             f"{pack}: median_vs_port_m1 {s['median_vs_port_m1']} vs {want}")
 text_report = run([K, "eval", "-m", model, "--pack", "smoke", "-n", "4"], check=False).stdout
 c.check("summary:" in text_report, "eval text report has a summary")

@@ -29,8 +29,8 @@ struct SamplingFlags {
     sub.add_option("--temp", temp, "temperature (0: greedy; default from generation_config.json)")
         ->check(number_between(0.0, 100.0));
     sub.add_option("--top-k", top_k, "keep the K most likely tokens (0: off)")->check(integer_at_least(0));
-    sub.add_option("--top-p", top_p, "nucleus sampling: keep the smallest set with probability >= P")
-        ->check(number_between(0.0, 1.0));
+    sub.add_option("--top-p", top_p, "nucleus sampling: keep the smallest set with probability >= P (1: off)")
+        ->check(number_above_zero_up_to(1.0));
     sub.add_option("--min-p", min_p, "drop tokens below P times the best one's probability")->check(number_between(0.0, 1.0));
     sub.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1: off; HF semantics)")
         ->check(positive_number());

@@ -1,6 +1,7 @@
 // "loading MODEL..." on stderr when a model takes more than half a second to
-// load, so a multi-second start does not look like a hang; a fast load (or
-// --json output) prints nothing, which keeps scripts' stderr unchanged.
+// load, so a multi-second start does not look like a hang to a person at a
+// terminal. A fast load, --json output or a stderr that is not a terminal
+// gets nothing: a log's lines must not depend on how busy the machine was.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 namespace kvlm::cli {
 
 class LoadingNotice {
@@ -17,7 +20,7 @@ class LoadingNotice {
   // Prints "loading `what`..." unless done within `delay`; `enabled` false: never.
   explicit LoadingNotice(std::string what, bool enabled = true,
                          std::chrono::milliseconds delay = std::chrono::milliseconds(500)) {
-    if (!enabled) return;
+    if (!enabled || ::isatty(2) == 0) return;
     thread_ = std::thread([this, what = std::move(what), delay] {
       std::unique_lock lock(mutex_);
       if (!cv_.wait_for(lock, delay, [this] { return done_; })) {

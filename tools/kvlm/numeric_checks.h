@@ -92,6 +92,19 @@ inline CLI::Validator number_between(double lo, double hi) {
       "NUMBER " + numeric_detail::show(lo) + ".." + numeric_detail::show(hi));
 }
 
+// A number in (0, hi]: a share that must keep something (--top-p).
+inline CLI::Validator number_above_zero_up_to(double hi) {
+  return CLI::Validator(
+      [hi](std::string& s) -> std::string {
+        const auto v = numeric_detail::parse_number(s);
+        if (!v) return "must be a number" + numeric_detail::got(s);
+        if (*v <= 0 || *v > hi)
+          return "must be greater than 0 and at most " + numeric_detail::show(hi) + numeric_detail::got(s);
+        return {};
+      },
+      "NUMBER in (0, " + numeric_detail::show(hi) + "]");
+}
+
 // A number above 0.
 inline CLI::Validator positive_number() {
   return CLI::Validator(
