@@ -25,7 +25,8 @@ std::filesystem::path models_dir() {
 }
 
 std::string model_install_hint() {
-  return "install Llama 3.2 1B Instruct: put a Hugging Face directory of meta-llama/Llama-3.2-1B-Instruct at " +
+  return "install Llama 3.2 1B Instruct: kvlm pull llama-3.2-1b-instruct (a gated repository: accept its licence on "
+         "huggingface.co and set HF_TOKEN), or put a Hugging Face directory of meta-llama/Llama-3.2-1B-Instruct at " +
          (models_dir() / "llama-3.2-1b-instruct").string() +
          " (or pass its path with -m), or make a package with kvlm convert HF_DIR -o " +
          (models_dir() / "llama-3.2-1b-instruct.kvlm").string() +
