@@ -75,7 +75,9 @@ Architecture parse_architecture(const json& j, const std::string& source, std::s
     name = j["architectures"][0].get<std::string>();
     if (name == "LlamaForCausalLM") return Architecture::llama;
     if (name == "Qwen2ForCausalLM") return Architecture::qwen2;
-    throw Error(source + ": unsupported architecture " + name + " (supported: LlamaForCausalLM, Qwen2ForCausalLM)");
+    // Quoted as JSON: the name is the file's text, and a message is one line.
+    throw Error(source + ": unsupported architecture " + json(name).dump() +
+                " (supported: LlamaForCausalLM, Qwen2ForCausalLM)");
   }
   if (model_type == "llama") return name = "LlamaForCausalLM", Architecture::llama;
   if (model_type == "qwen2") return name = "Qwen2ForCausalLM", Architecture::qwen2;

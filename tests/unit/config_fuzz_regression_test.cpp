@@ -40,5 +40,23 @@ TEST(ConfigFuzzRegression, HugeTopKIsClampedNotWrapped) {
   EXPECT_THROW(GenerationConfig::parse(R"({"top_k": -1})", "g", m), Error);
 }
 
+// An unknown architecture name was quoted as it was, so a name holding an
+// escaped CR or LF made an error message of several lines (docs/ERRORS.md).
+TEST(ConfigFuzzRegression, UnsupportedArchitectureErrorIsOneLine) {
+  // config_fuzz's input, up to its separator.
+  const std::string text = "{\n  \"architectures\": [\"LlamaFo\\rCausalLM\"],\n  \"atte\": true,\n"
+                           "  \"vocab_size\": 128256\n}\n";
+  for (const std::string& config : {text, std::string(R"({"architectures": ["Gpt\nNeo"]})")}) {
+    try {
+      (void)ModelConfig::parse(config, "config.json");
+      ADD_FAILURE() << config << " was accepted";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.find_first_of("\r\n"), std::string::npos) << message;
+      EXPECT_NE(message.find("unsupported architecture"), std::string::npos) << message;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvlm
