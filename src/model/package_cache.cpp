@@ -1,7 +1,10 @@
 // The package cache: a Hugging Face directory or a GGUF packed once per dtype
 // into a .kvlm that later starts load by mmap (as CoreML compiles a
 // .mlmodelc once).
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +63,14 @@ std::string name_prefix(const fs::path& input, DType dtype) {
   return stem_of(input) + "-" + std::string(dtype_name(dtype)) + "-" + hex + "-";
 }
 
+// A temporary file's PID suffix names a process that no longer runs.
+bool abandoned(const std::string& pid_text) {
+  if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9)
+    return false;
+  const pid_t pid = pid_t(std::stol(pid_text));
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 }  // namespace
 
 fs::path package_cache_dir() {
@@ -99,11 +110,14 @@ fs::path cached_package(const fs::path& input, const LoadOptions& load, const fs
   convert_model(input, package, load, progress);
   // Older packages of the same source path and dtype are stale now: drop them
   // so the cache holds one package per source and dtype.
+  // So do the temporary files of packs that were cut off (Ctrl-C, a kill):
+  // PACKAGE.tmpPID whose process is gone.
   const std::string prefix = name_prefix(input, *load.dtype);
   for (const auto& entry : fs::directory_iterator(cache_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.path() != package && name.size() == prefix.size() + 16 + 5 && name.rfind(prefix, 0) == 0 &&
-        entry.path().extension() == ".kvlm")
+    if (entry.path() == package || name.rfind(prefix, 0) != 0) continue;
+    if (name.size() == prefix.size() + 16 + 5 && entry.path().extension() == ".kvlm") fs::remove(entry.path(), ec);
+    if (const auto tmp = name.find(".kvlm.tmp"); tmp != std::string::npos && abandoned(name.substr(tmp + 9)))
       fs::remove(entry.path(), ec);
   }
   return package;

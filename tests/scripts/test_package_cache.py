@@ -46,6 +46,14 @@ c.check(len(packages()) == 2, f"expected f16 and q8 packages, got {packages()}")
 q8_direct = run(RUN + ["--dtype", "q8", "--no-cache"], env=env)
 c.check(q8.stdout == q8_direct.stdout, f"cached q8 differs: {q8.stdout!r} vs {q8_direct.stdout!r}")
 
+# A cut-off pack's temporary file (its process gone) is swept by the next pack
+# of that source; one of a live process (this test's) stays.
+prefix = os.path.basename([p for p in stored if "-f16-" in p][0])[:-(16 + 5)]
+dead_tmp = os.path.join(cache, prefix + "0123456789abcdef.kvlm.tmp999999998")
+live_tmp = os.path.join(cache, prefix + "0123456789abcdef.kvlm.tmp" + str(os.getpid()))
+for path in (dead_tmp, live_tmp):
+    open(path, "wb").close()
+
 # A changed source file (new modification time) makes a new package and drops the stale one.
 config = os.path.join(model, "config.json")
 st = os.stat(config)
@@ -55,6 +63,9 @@ c.check("packing" in third.stderr, f"a touched source did not repack: {third.std
 f16 = [p for p in packages() if "-f16-" in os.path.basename(p)]
 c.check(len(f16) == 1 and f16 != [p for p in stored if "-f16-" in p], f"stale f16 package kept: {packages()}")
 c.check(third.stdout == direct.stdout, "repacked run differs")
+c.check(not os.path.exists(dead_tmp) and os.path.exists(live_tmp),
+        f"abandoned temporary files: dead one kept {os.path.exists(dead_tmp)}, live one kept {os.path.exists(live_tmp)}")
+os.remove(live_tmp)
 
 # Services use the cache too.
 tr = run([K, "translate", "-m", model, "--to", "French", "-n", "8", "Hello"], env=env)

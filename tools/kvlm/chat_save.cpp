@@ -135,7 +135,7 @@ std::string load_chat(const fs::path& file, ChatConversation& conversation, Sess
   else
     try {
       session.load(state_file(file));
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // an Error, or bad_alloc for a huge damaged cache
       why = e.what();
     }
   if (why.empty()) return {};

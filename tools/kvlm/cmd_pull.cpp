@@ -166,11 +166,6 @@ class Staging {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  void drop_marker() const {
-    std::error_code ec;
-    fs::remove(path_ / kCommitMarker, ec);
-  }
-
  private:
   fs::path path_;
   int fd_ = -1;
@@ -309,8 +304,10 @@ int pull(const PullOptions& o) {
                                                    : std::vector<std::string>{std::string(kSingleWeights)};
       check_space(models, remaining_bytes(info, weights, staging.path(), false));
       for (const auto& f : weights) fetch(f);
-      staging.drop_marker();
       rename_or_throw(staging.path(), target);
+      // The marker goes only once the model is in place: a failed rename
+      // leaves a staging folder that the same pull still recognises.
+      fs::remove(target / kCommitMarker, ec);
     }
   } catch (const std::exception& e) {
     if (!staging.has_data()) {
