@@ -58,8 +58,8 @@ struct LoadOptions {
   // A .kvlm package's header is checked against its checksum at every load;
   // verify also hashes every blob (weights, tokenizer and template files) and
   // throws Error naming the first that differs from its checksum. Off by
-  // default because it reads the whole file (0.1 s for a 1.3 GB package here,
-  // docs/PERF.md). Other formats carry no checksums: ignored for them.
+  // default because it reads every page of the file. Other formats carry no
+  // checksums: ignored for them.
   bool verify = false;
 };
 
