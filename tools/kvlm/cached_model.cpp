@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "kvlm/convert.h"
+#include "kvlm/error.h"
 #include "kvlm/model_files.h"
 #include "kvlm/providers.h"
 #include "model_options.h"
@@ -56,6 +57,8 @@ std::filesystem::path ModelOptions::resolve() const {
                  dir.c_str(), path.c_str());
     return path;
   }
+  if (needs_tokenizer && !ModelFiles::open(path).has("tokenizer.json"))
+    throw Error(model + " has no tokenizer.json (use --ids)");
   // The packing line waits for the source to load (convert's first progress
   // with a size), so a source that fails to load gives only its error line.
   const auto t0 = Clock::now();

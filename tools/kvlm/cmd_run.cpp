@@ -11,7 +11,6 @@
 #include "command.h"
 #include "generation_options.h"
 #include "kvlm/error.h"
-#include "kvlm/model_files.h"
 #include "kvlm/providers.h"
 #include "kvlm/session.h"
 #include "json_numbers.h"
@@ -107,9 +106,7 @@ int run(RunOptions o) {
   if (!o.system.empty() && !o.chat) throw Error("--system needs --chat");
   if (!o.date.empty() && !o.chat) throw Error("--date needs --chat (only the chat template reads it)");
   if (o.top_logits > 0 && !o.json) throw Error("--top-logits needs --json");
-  // Before the model loads (and is packed into the cache): a text prompt needs a tokenizer.
-  if (o.ids.empty() && !ModelFiles::open(resolve_model(o.model.model)).has("tokenizer.json"))
-    throw Error(o.model.model + " has no tokenizer.json (use --ids)");
+  o.model.needs_tokenizer = o.ids.empty();
   const auto path = o.model.resolve();
   const auto t_load = Clock::now();
   SessionOptions so;

@@ -21,6 +21,9 @@ struct ModelOptions {
   bool verify = false;
   bool cache = false;  // pack a HF directory or GGUF into the package cache (run, chat, translate, serve)
   bool no_cache = false;
+  // run with a text prompt: a source without tokenizer.json is refused before
+  // it is packed into the cache (a loaded model is checked by the command).
+  bool needs_tokenizer = false;
 
   // -m and --dtype: what a command that reads only headers (info) needs.
   // required = false: -m defaults to kv:llama-3.2-1b-instruct (see providers.h).
