@@ -70,7 +70,18 @@ check_reports() {
   echo "sanitize.sh: no sanitizer reports"
 }
 
+# Runs ctest in one build dir (build-dir label reports-dir ctest-args...),
+# then fails the run on a failed test or on any report written.
 status=0
+run_tests() {
+  local dir=$1 label=$2 reports=$3
+  shift 3
+  local start=$SECONDS
+  ctest --test-dir "$dir" --output-on-failure -j"$CTEST_JOBS" "$@" || status=1
+  echo "sanitize.sh: $label tests ran in $((SECONDS - start)) s"
+  check_reports "$reports" || status=1
+}
+
 if [ "$MODE" = asan ] || [ "$MODE" = all ]; then
   build build-asan address
   reports=$(reports_dir build-asan)
@@ -78,10 +89,7 @@ if [ "$MODE" = asan ] || [ "$MODE" = all ]; then
   export ASAN_OPTIONS=halt_on_error=1:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$reports/asan
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87:log_path=$reports/ubsan
   echo "sanitize.sh: ASan + UBSan, every test but: $ASAN_EXCLUDE"
-  start=$SECONDS
-  ctest --test-dir build-asan --output-on-failure -j"$CTEST_JOBS" -E "$ASAN_EXCLUDE" "$@" || status=1
-  echo "sanitize.sh: ASan tests ran in $((SECONDS - start)) s"
-  check_reports "$reports" || status=1
+  run_tests build-asan ASan "$reports" -E "$ASAN_EXCLUDE" "$@"
   unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 if [ "$MODE" = tsan ] || [ "$MODE" = all ]; then
@@ -89,10 +97,7 @@ if [ "$MODE" = tsan ] || [ "$MODE" = all ]; then
   reports=$(reports_dir build-tsan)
   export TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1:log_path=$reports/tsan
   echo "sanitize.sh: TSan, tests matching: $TSAN_TESTS"
-  start=$SECONDS
-  ctest --test-dir build-tsan --output-on-failure -j"$CTEST_JOBS" -R "$TSAN_TESTS" "$@" || status=1
-  echo "sanitize.sh: TSan tests ran in $((SECONDS - start)) s"
-  check_reports "$reports" || status=1
+  run_tests build-tsan TSan "$reports" -R "$TSAN_TESTS" "$@"
   unset TSAN_OPTIONS
 fi
 exit $status
