@@ -140,8 +140,9 @@ const CommandRegistration translate_registration{
           });
         TranslationProvider provider;
         {
+          const auto path = o->model.resolve();  // packs with its own notice and progress
           LoadingNotice notice(o->model.model, !o->json);
-          provider.configure(o->model.resolve().string(), o->provider_options());
+          provider.configure(path.string(), o->provider_options());
         }
         return for_each_request(*o, [&](const std::string& text, int line) {
           return format_result(*o, provider.translate_ex(text, o->from, o->to, nullptr), line);
@@ -160,8 +161,9 @@ const CommandRegistration copyedit_registration{
           });
         CopyEditProvider provider;
         {
+          const auto path = o->model.resolve();  // packs with its own notice and progress
           LoadingNotice notice(o->model.model, !o->json);
-          provider.configure(o->model.resolve().string(), o->provider_options());
+          provider.configure(path.string(), o->provider_options());
         }
         return for_each_request(*o, [&](const std::string& text, int line) {
           return format_result(*o, provider.copyedit_ex(text, nullptr), line);
